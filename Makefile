@@ -1,0 +1,39 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test test-slow validate bench lint clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@interp=$$(./scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$interp"; "$$interp" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: create the venv, install, run the baseline scenario into results/baseline/
+run: $(STAMP)
+	$(VENV)/bin/flywheel run scenarios/baseline.yaml --out results/baseline
+
+## test: the default (fast) test suite, notebooks included
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests --nbmake notebooks
+
+## test-slow: full-size validations and benchmarks-as-tests
+test-slow: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m slow tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engines.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check simulator tests benchmarks
+	$(VENV)/bin/ruff format --check simulator tests benchmarks
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,125 @@
+"""The ``flywheel`` command: run, validate and plot scenarios.
+
+Exit codes (stable): 0 success; 2 invalid input (bad scenario, bad option,
+missing file), with a message and no traceback, and nothing written; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from .errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Flywheel: simulate AI data flywheels from scenario files.",
+)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def parse_sets(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs into overrides; values are parsed as YAML scalars."""
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set: expected KEY=VALUE (e.g. steps=52); got {pair!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise InputError(f"--set {key}: value {text!r} is not a YAML scalar ({exc})") from None
+        if isinstance(value, dict | list):
+            raise InputError(f"--set {key}: expected a single value; got {text!r}")
+        overrides[key.strip()] = value
+    return overrides
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path | None, typer.Option(help="Results folder [results/<name>/].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed (replaces the scenario's).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Number of steps.")] = None,
+    engine: Annotated[str | None, typer.Option(help="agent | array | auto.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario key: --set population.size=2000."),
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Draw the plots.")] = True,
+) -> None:
+    """Run SCENARIO and write timeseries, summary, resolved scenario and plots."""
+    from .output import write_results
+    from .progress import progress_bar
+    from .scenario import load_scenario
+    from .simulation import run as run_scenario
+
+    try:
+        overrides = parse_sets(set_ or [])
+        top = {"seed": seed, "steps": steps, "engine": engine}
+        overrides.update({key: value for key, value in top.items() if value is not None})
+        resolved = load_scenario(scenario, overrides=overrides)
+        out_dir = out if out is not None else Path("results") / resolved.name
+        with progress_bar(resolved.steps, f"{resolved.name}") as advance:
+            result = run_scenario(resolved, progress=advance)
+    except InputError as exc:
+        _fail(str(exc))
+    write_results(result, out_dir, plots=plots)
+    final, summary = result.summary["final"], result.summary
+    typer.echo(
+        f"{resolved.name}: {final['active_users']} active users, quality {final['quality']:.3f}, "
+        f"moat {final['moat']:+.3f}, takeoff step {summary['takeoff_step']}, "
+        f"{summary['runtime_s']:.1f} s ({summary['agent_steps_per_s']:,.0f} agent-steps/s) "
+        f"-> {out_dir}/"
+    )
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+) -> None:
+    """Check scenario files without running them; list every problem of every file."""
+    from .scenario import validate_file
+
+    failed = False
+    for path in scenarios:
+        problems = validate_file(path)
+        if problems:
+            failed = True
+            typer.echo(f"{path}: {len(problems)} problem(s)", err=True)
+            for problem in problems:
+                typer.echo(f"  {problem}", err=True)
+        else:
+            typer.echo(f"{path}: ok")
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flywheel run`.")]):
+    """Redraw the plots of a results folder into DIR/plots/."""
+    from .plots import plot_results_dir
+
+    try:
+        paths = plot_results_dir(results)
+    except InputError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {len(paths)} files to {results / 'plots'}/")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,182 @@
+"""``FlywheelModel``: one AI product, its users on a network, and its data flywheel.
+
+One step (one ``dt``, a week by default):
+
+1. interventions scheduled for this step change the scenario;
+2. users decide against the start-of-step state: potential users may **adopt**,
+   active users **use** the product and may **churn**, churned users may rejoin;
+3. every user applies their decision (the step is synchronous);
+4. the company **collects** the step's interactions into training data and
+   **learns**: every ``retrain_every`` steps it retrains, and the new model goes
+   live ``latency`` steps later;
+5. the outside market's baseline model improves; metrics are collected.
+
+All randomness of a step is drawn once, at model level, from streams derived
+from the scenario's seed (see ``draws.py`` and ``streams.py``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import mesa
+import numpy as np
+from mesa.discrete_space import Network
+
+from . import rules
+from .agents import User, UserState
+from .company import Company, PipelineCounts
+from .draws import StepDraws, draw_step
+from .environment import StepEnvironment, StepTally
+from .metrics import model_reporters
+from .population import initial_population
+from .scenario import Scenario, load_scenario
+from .streams import derive_streams
+
+
+class FlywheelModel(mesa.Model):
+    """The agent engine: every user is a Mesa ``FixedAgent`` on a network cell.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or None
+        The scenario to run; ``None`` runs the baseline (``Scenario()``).
+    seed : int, optional
+        Root seed; defaults to the scenario's ``seed``.
+
+    Examples
+    --------
+    >>> model = FlywheelModel()
+    >>> model.run_for(10)
+    >>> model.datacollector.get_model_vars_dataframe()["active_users"].iloc[-1] > 0
+    True
+    """
+
+    def __init__(self, scenario: Scenario | str | os.PathLike | None = None, *, seed=None):
+        if scenario is None:
+            scenario = Scenario()
+        elif not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        self.seed = scenario.seed if seed is None else int(seed)
+        self.streams = derive_streams(self.seed)
+        super().__init__(rng=self.streams.mesa_seed)
+
+        self.params = scenario
+        """The scenario in force (interventions replace it; the original is ``initial_params``)."""
+        self.initial_params = scenario
+        self.group_names = [group.name for group in scenario.population.groups]
+        self.n_groups = len(self.group_names)
+        self._interventions = sorted(scenario.interventions, key=lambda iv: iv.at)
+
+        population = initial_population(scenario, self.streams)
+        self.user_group = population.group
+        self.activity_multiplier = population.activity_multiplier
+        self.graph = population.graph
+        self.interaction_rate = self._interaction_rate()
+
+        self.company = Company(scenario)
+        self.reference_quality = float(self._market_baseline(0))
+        self.pipeline = _empty_pipeline(self.n_groups)
+        self.tally = StepTally(self.n_groups)
+        self.deployed = False
+        self.draws: StepDraws | None = None
+        self.env: StepEnvironment | None = None
+
+        self.counts = np.zeros((3, self.n_groups), dtype=np.int64)
+        """Users per state (rows: POTENTIAL, ACTIVE, CHURNED) and group."""
+        np.add.at(self.counts[UserState.POTENTIAL], self.user_group, 1)
+        self._create_users(population.initial_adopters)
+
+        self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.group_names))
+        self.datacollector.collect(self)
+
+    # -- construction ----------------------------------------------------------------
+
+    def _create_users(self, initial_adopters: np.ndarray) -> None:
+        self.grid = Network(self.graph, layout=None, random=self.random)
+        self.users = [
+            User(self, self.grid[node], node, int(group))
+            for node, group in enumerate(self.user_group.tolist())
+        ]
+        for user in self.users:
+            user.cache_neighbours()
+        quality = self.company.quality.tolist()
+        for node in initial_adopters.tolist():
+            user = self.users[node]
+            user.state = user.next_state = UserState.ACTIVE
+            user.satisfaction = quality[user.group]
+            user._tell_neighbours(+1)
+            self.counts[UserState.POTENTIAL, user.group] -= 1
+            self.counts[UserState.ACTIVE, user.group] += 1
+
+    def _interaction_rate(self) -> np.ndarray:
+        """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
+        activity = np.array([group.activity for group in self.params.population.groups])
+        return activity[self.user_group] * self.activity_multiplier * self.params.dt
+
+    def _market_baseline(self, step: int) -> float:
+        baseline = self.params.market.baseline
+        return float(
+            rules.market_baseline(step, baseline.start, baseline.ceiling, baseline.time_constant)
+        )
+
+    # -- one step ----------------------------------------------------------------------
+
+    def step(self) -> None:
+        step = self.steps
+        self._apply_interventions(step)
+        self.env = StepEnvironment.build(self.params, self.company.quality, self.reference_quality)
+        self.draws = draw_step(self.streams.steps, self.interaction_rate)
+        self.tally = StepTally(self.n_groups)
+        self._step_users()
+        self._update_counts()
+        self.pipeline = self.company.collect(self.tally.interactions, self.streams.steps)
+        self.deployed = self.company.learn(step)
+        self.reference_quality = self._market_baseline(step)
+        self.datacollector.collect(self)
+
+    def _step_users(self) -> None:
+        """Decide, then apply, for every user (agent engine)."""
+        draws = self.draws
+        # Python lists index faster per agent than arrays; the values are the same doubles.
+        self.draws = StepDraws(**{name: getattr(draws, name).tolist() for name in vars(draws)})
+        self.agents.do("decide")
+        self.agents.do("apply")
+        self.draws = draws
+
+    def _update_counts(self) -> None:
+        tally = self.tally
+        self.counts[UserState.POTENTIAL] += tally.rejoins - tally.adoptions
+        self.counts[UserState.ACTIVE] += tally.adoptions - tally.churns
+        self.counts[UserState.CHURNED] += tally.churns - tally.rejoins
+
+    def _apply_interventions(self, step: int) -> None:
+        for intervention in self._interventions:
+            if intervention.at == step:
+                self.params = self.params.with_overrides(intervention.set)
+                self.company.update(self.params)
+                self.interaction_rate = self._interaction_rate()
+
+    # -- per-user state, as arrays in user order (for audits and tests) -------------
+
+    def user_arrays(self) -> dict[str, np.ndarray]:
+        """Per-user state as arrays indexed by node.
+
+        Keys: ``state``, ``tenure``, ``active_neighbours``, ``satisfaction``.
+        """
+        users = self.users
+        return {
+            "state": np.fromiter((u.state for u in users), dtype=np.int8, count=len(users)),
+            "tenure": np.fromiter((u.tenure for u in users), dtype=np.int64, count=len(users)),
+            "active_neighbours": np.fromiter(
+                (u.active_neighbours for u in users), dtype=np.int64, count=len(users)
+            ),
+            "satisfaction": np.fromiter(
+                (u.satisfaction for u in users), dtype=float, count=len(users)
+            ),
+        }
+
+
+def _empty_pipeline(n_groups: int) -> PipelineCounts:
+    zeros = np.zeros(n_groups, dtype=np.int64)
+    return PipelineCounts(zeros, zeros, zeros, zeros, zeros)

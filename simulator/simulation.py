@@ -1,0 +1,122 @@
+"""Run a scenario and package the outcome: ``run()`` and ``Result``."""
+
+from __future__ import annotations
+
+import os
+import time as clock
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from . import __version__, metrics
+from .errors import InputError
+from .model import FlywheelModel
+from .scenario import Scenario, load_scenario
+
+ENGINES = ("agent", "array", "auto")
+
+
+@dataclass
+class Result:
+    """The outcome of one run."""
+
+    scenario: Scenario
+    """The resolved scenario (overrides applied; seed/steps/engine as run)."""
+    timeseries: pd.DataFrame
+    """One row per step (step 0 = initial state); columns documented in docs/outputs.md."""
+    summary: dict[str, Any]
+    """Final metrics, flywheel health, defensibility, takeoff, runtime."""
+    model: FlywheelModel
+    """The Mesa model after the run."""
+
+
+def resolve_engine(scenario: Scenario, engine: str | None = None) -> str:
+    """The engine a run uses: ``agent`` or ``array`` (``auto`` decides by population size)."""
+    engine = engine or scenario.engine
+    if engine not in ENGINES:
+        raise InputError(f"--engine: must be one of agent, array, auto; got {engine!r}")
+    if engine == "array":
+        raise InputError(
+            "engine: the array engine is not available in this version; use engine: agent"
+        )
+    return "agent"
+
+
+def run(
+    scenario: Scenario | str | os.PathLike,
+    *,
+    seed: int | None = None,
+    steps: int | None = None,
+    engine: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Run a scenario and return its :class:`Result`.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A loaded scenario or a scenario file.
+    seed, steps, engine : optional
+        Replace the scenario's ``seed``, ``steps`` or ``engine``.
+    overrides : mapping of dotted keys to values, optional
+        Applied and validated like the file (``{"population.size": 2000}``).
+    progress : callable(step, steps), optional
+        Called after every step (e.g. to advance a progress bar).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides=overrides)
+    elif overrides:
+        scenario = scenario.with_overrides(overrides)
+    top_level = {
+        key: value
+        for key, value in {"seed": seed, "steps": steps, "engine": engine}.items()
+        if value is not None
+    }
+    if top_level:
+        scenario = scenario.with_overrides(top_level)
+    engine_used = resolve_engine(scenario)
+
+    model = FlywheelModel(scenario)
+    started = clock.perf_counter()
+    for done in range(1, scenario.steps + 1):
+        model.step()
+        if progress is not None:
+            progress(done, scenario.steps)
+    runtime = clock.perf_counter() - started
+
+    raw = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    timeseries = metrics.add_health_columns(raw, scenario.dt)
+    summary = build_summary(model, timeseries, engine_used, runtime)
+    return Result(scenario=scenario, timeseries=timeseries, summary=summary, model=model)
+
+
+def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) -> dict[str, Any]:
+    """The ``summary.json`` fields of DESIGN.md (and a few more), as plain JSON types."""
+    scenario = model.initial_params
+    size = scenario.population.size
+    final = {column: _plain(timeseries[column].iloc[-1]) for column in timeseries.columns}
+    return {
+        "scenario": scenario.name,
+        "seed": model.seed,
+        "engine": engine,
+        "steps": scenario.steps,
+        "population": size,
+        "final": final,
+        "flywheel_health": metrics.flywheel_health(timeseries),
+        "defensibility": metrics.defensibility(model),
+        "takeoff_step": metrics.takeoff_step(timeseries),
+        "half_adoption_step": metrics.half_adoption_step(timeseries, size),
+        "peak_active_users": int(timeseries["active_users"].max()),
+        "runtime_s": runtime,
+        "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,
+        "package_version": __version__,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as a JSON-ready Python value (NaN becomes None)."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value
