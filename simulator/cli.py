@@ -14,6 +14,7 @@ import typer
 import yaml
 
 from .errors import InputError
+from .scenario import parse_value
 
 app = typer.Typer(
     add_completion=False,
@@ -35,7 +36,7 @@ def parse_sets(pairs: list[str]) -> dict[str, object]:
         if not sep or not key.strip():
             raise InputError(f"--set: expected KEY=VALUE (e.g. steps=52); got {pair!r}")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = parse_value(text) if text.strip() else None
         except yaml.YAMLError as exc:
             raise InputError(f"--set {key}: value {text!r} is not a YAML scalar ({exc})") from None
         if isinstance(value, dict | list):
