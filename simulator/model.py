@@ -27,8 +27,11 @@ from . import rules
 from .agents import User, UserState
 from .company import Company, PipelineCounts
 from .draws import StepDraws, draw_step
+from .engine import resolve_engine
+from .engine.array import ArrayUsers
 from .environment import StepEnvironment, StepTally
 from .metrics import model_reporters
+from .network import to_csr
 from .population import initial_population
 from .scenario import Scenario, load_scenario
 from .streams import derive_streams
@@ -43,6 +46,9 @@ class FlywheelModel(mesa.Model):
         The scenario to run; ``None`` runs the baseline (``Scenario()``).
     seed : int, optional
         Root seed; defaults to the scenario's ``seed``.
+    engine : {"agent", "array", "auto"}, optional
+        Defaults to the scenario's ``engine``. ``agent`` makes every user a Mesa
+        agent; ``array`` keeps users in NumPy arrays (no agents, same results).
 
     Examples
     --------
@@ -52,12 +58,19 @@ class FlywheelModel(mesa.Model):
     True
     """
 
-    def __init__(self, scenario: Scenario | str | os.PathLike | None = None, *, seed=None):
+    def __init__(
+        self,
+        scenario: Scenario | str | os.PathLike | None = None,
+        *,
+        seed: int | None = None,
+        engine: str | None = None,
+    ):
         if scenario is None:
             scenario = Scenario()
         elif not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         self.seed = scenario.seed if seed is None else int(seed)
+        self.engine = resolve_engine(engine or scenario.engine, scenario.population.size)
         self.streams = derive_streams(self.seed)
         super().__init__(rng=self.streams.mesa_seed)
 
@@ -85,7 +98,16 @@ class FlywheelModel(mesa.Model):
         self.counts = np.zeros((3, self.n_groups), dtype=np.int64)
         """Users per state (rows: POTENTIAL, ACTIVE, CHURNED) and group."""
         np.add.at(self.counts[UserState.POTENTIAL], self.user_group, 1)
-        self._create_users(population.initial_adopters)
+        adopters = population.initial_adopters
+        moved = np.bincount(self.user_group[adopters], minlength=self.n_groups)
+        self.counts[UserState.POTENTIAL] -= moved
+        self.counts[UserState.ACTIVE] += moved
+        if self.engine == "agent":
+            self._create_users(adopters)
+        else:
+            self.users = ArrayUsers(
+                to_csr(self.graph), self.user_group, self.n_groups, adopters, self.company.quality
+            )
 
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.group_names))
         self.datacollector.collect(self)
@@ -106,8 +128,6 @@ class FlywheelModel(mesa.Model):
             user.state = user.next_state = UserState.ACTIVE
             user.satisfaction = quality[user.group]
             user._tell_neighbours(+1)
-            self.counts[UserState.POTENTIAL, user.group] -= 1
-            self.counts[UserState.ACTIVE, user.group] += 1
 
     def _interaction_rate(self) -> np.ndarray:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
@@ -136,7 +156,10 @@ class FlywheelModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _step_users(self) -> None:
-        """Decide, then apply, for every user (agent engine)."""
+        """Decide, then apply, for every user."""
+        if self.engine == "array":
+            self.users.step(self.env, self.draws, self.tally)
+            return
         draws = self.draws
         # Python lists index faster per agent than arrays; the values are the same doubles.
         self.draws = StepDraws(**{name: getattr(draws, name).tolist() for name in vars(draws)})
@@ -164,6 +187,8 @@ class FlywheelModel(mesa.Model):
 
         Keys: ``state``, ``tenure``, ``active_neighbours``, ``satisfaction``.
         """
+        if self.engine == "array":
+            return self.users.arrays()
         users = self.users
         return {
             "state": np.fromiter((u.state for u in users), dtype=np.int8, count=len(users)),

@@ -49,9 +49,10 @@ def activity_multipliers(rng: np.random.Generator, size: int, cv: float) -> np.n
 
     ``cv = 0`` gives every user exactly their group's mean activity.
     """
-    if cv == 0:
+    variance = cv * cv
+    if variance == 0:  # also for a cv so small that its square underflows
         return np.ones(size)
-    shape = 1.0 / cv**2
+    shape = 1.0 / variance
     return rng.gamma(shape, 1.0 / shape, size)
 
 

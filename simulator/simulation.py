@@ -11,11 +11,8 @@ from typing import Any
 import pandas as pd
 
 from . import __version__, metrics
-from .errors import InputError
 from .model import FlywheelModel
 from .scenario import Scenario, load_scenario
-
-ENGINES = ("agent", "array", "auto")
 
 
 @dataclass
@@ -30,18 +27,6 @@ class Result:
     """Final metrics, flywheel health, defensibility, takeoff, runtime."""
     model: FlywheelModel
     """The Mesa model after the run."""
-
-
-def resolve_engine(scenario: Scenario, engine: str | None = None) -> str:
-    """The engine a run uses: ``agent`` or ``array`` (``auto`` decides by population size)."""
-    engine = engine or scenario.engine
-    if engine not in ENGINES:
-        raise InputError(f"--engine: must be one of agent, array, auto; got {engine!r}")
-    if engine == "array":
-        raise InputError(
-            "engine: the array engine is not available in this version; use engine: agent"
-        )
-    return "agent"
 
 
 def run(
@@ -77,8 +62,6 @@ def run(
     }
     if top_level:
         scenario = scenario.with_overrides(top_level)
-    engine_used = resolve_engine(scenario)
-
     model = FlywheelModel(scenario)
     started = clock.perf_counter()
     for done in range(1, scenario.steps + 1):
@@ -89,7 +72,7 @@ def run(
 
     raw = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     timeseries = metrics.add_health_columns(raw, scenario.dt)
-    summary = build_summary(model, timeseries, engine_used, runtime)
+    summary = build_summary(model, timeseries, model.engine, runtime)
     return Result(scenario=scenario, timeseries=timeseries, summary=summary, model=model)
 
 
