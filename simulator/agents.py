@@ -90,7 +90,7 @@ class User(FixedAgent):
             env.imitation,
             env.threshold,
             env.dt,
-            model.draws.spontaneous[self.node],
+            model.draws.clock[self.node],
             model.draws.word_of_mouth[self.node],
         )
         if adopts:
@@ -117,14 +117,14 @@ class User(FixedAgent):
             env.lock_in,
             env.lock_in_time,
         )
-        if rules.fires(hazard, env.dt, self.model.draws.churn[self.node]):
+        if rules.fires(hazard, env.dt, self.model.draws.clock[self.node]):
             self.next_state = UserState.CHURNED
             self.model.tally.churns[self.group] += 1
 
     def consider_rejoining(self) -> None:
         """A churned user becomes a potential user again at ``churn.rejoin_rate``."""
         env = self.model.env
-        if rules.fires(env.rejoin_rate, env.dt, self.model.draws.rejoin[self.node]):
+        if rules.fires(env.rejoin_rate, env.dt, self.model.draws.clock[self.node]):
             self.next_state = UserState.POTENTIAL
             self.model.tally.rejoins[self.group] += 1
 

@@ -4,6 +4,10 @@ Both engines consume exactly these arrays (the agent engine reads its own entry,
 the array engine uses them whole), so they see the same randomness. Every draw is
 taken for every user whatever their state: the stream then advances by the same
 amount each step, independently of what happened.
+
+A user is in exactly one state, so one exponential ``clock`` per user serves
+whichever single-clock event that state has (spontaneous adoption, churn or
+rejoin); only potential users need a second clock (word of mouth).
 """
 
 from __future__ import annotations
@@ -17,16 +21,13 @@ import numpy as np
 class StepDraws:
     """One step's per-user draws (arrays of length N)."""
 
-    spontaneous: np.ndarray
-    """Standard exponential: the spontaneous-adoption clock."""
+    clock: np.ndarray
+    """Standard exponential: the spontaneous-adoption clock of a potential user, the
+    churn clock of an active user, the rejoin clock of a churned user."""
     word_of_mouth: np.ndarray
-    """Standard exponential: the word-of-mouth clock (bass rule)."""
+    """Standard exponential: the word-of-mouth clock of a potential user (bass rule)."""
     interactions: np.ndarray
     """Poisson(activity * dt): interactions of the user if active."""
-    churn: np.ndarray
-    """Standard exponential: the churn clock."""
-    rejoin: np.ndarray
-    """Standard exponential: the rejoin clock of churned users."""
 
 
 def draw_step(rng: np.random.Generator, interaction_rate: np.ndarray) -> StepDraws:
@@ -37,9 +38,7 @@ def draw_step(rng: np.random.Generator, interaction_rate: np.ndarray) -> StepDra
     """
     size = len(interaction_rate)
     return StepDraws(
-        spontaneous=rng.standard_exponential(size),
+        clock=rng.standard_exponential(size),
         word_of_mouth=rng.standard_exponential(size),
         interactions=rng.poisson(interaction_rate),
-        churn=rng.standard_exponential(size),
-        rejoin=rng.standard_exponential(size),
     )

@@ -82,7 +82,7 @@ class ArrayUsers:
             env.imitation,
             env.threshold,
             env.dt,
-            draws.spontaneous[potential],
+            draws.clock[potential],
             draws.word_of_mouth[potential],
         )
         adopters = potential[adopts]
@@ -103,9 +103,9 @@ class ArrayUsers:
             env.lock_in,
             env.lock_in_time,
         )
-        churns = rules.fires(hazard, env.dt, draws.churn[active])
+        churns = rules.fires(hazard, env.dt, draws.clock[active])
         churners = active[churns]
-        rejoiners = churned[rules.fires(env.rejoin_rate, env.dt, draws.rejoin[churned])]
+        rejoiners = churned[rules.fires(env.rejoin_rate, env.dt, draws.clock[churned])]
 
         # apply
         self.satisfaction[active] = new_satisfaction
@@ -139,10 +139,12 @@ class ArrayUsers:
         return np.bincount(self.group[users], minlength=self.n_groups)
 
     def _per_group(self, users: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Integer sums of ``values`` per group of ``users`` (exact, so order-free)."""
-        return np.array(
-            [values[self.group[users] == g].sum() for g in range(self.n_groups)], dtype=np.int64
-        )
+        """Integer sums of ``values`` per group of ``users``.
+
+        Exact (integers below 2**53 in float64), so the summation order is irrelevant.
+        """
+        sums = np.bincount(self.group[users], weights=values, minlength=self.n_groups)
+        return sums.astype(np.int64)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Per-user state, as :meth:`FlywheelModel.user_arrays` returns it."""
