@@ -48,7 +48,9 @@ def parse_sets(pairs: list[str]) -> dict[str, object]:
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path | None, typer.Option(help="Results folder [results/<name>/].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default: results/<scenario name>/).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed (replaces the scenario's).")] = None,
     steps: Annotated[int | None, typer.Option(help="Number of steps.")] = None,
     engine: Annotated[str | None, typer.Option(help="agent | array | auto.")] = None,

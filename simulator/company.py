@@ -32,6 +32,17 @@ class PipelineCounts:
     """Of those, the wrongly labelled ones."""
 
 
+@dataclass(frozen=True)
+class Trained:
+    """A trained model waiting to go live."""
+
+    live_at: int
+    """Step at which its deployment latency is over."""
+    trained_at: int
+    quality: np.ndarray
+    """Quality per group it would give."""
+
+
 class Company:
     """Training data per group, the learner, and the deployed model's quality per group.
 
@@ -48,8 +59,8 @@ class Company:
         """Training examples held per group (decays with the data half-life)."""
         self.wrong_examples = np.zeros(self.n_groups)
         """Of those, the mislabelled ones."""
-        self.pending: list[tuple[int, np.ndarray]] = []
-        """Trained models waiting for deployment: (deployment step, quality per group)."""
+        self.pending: list[Trained] = []
+        """Trained models waiting for deployment."""
         self.model_version = 0
         """How many models have been deployed (0 = the cold-start model)."""
         self.update(scenario)
@@ -63,6 +74,7 @@ class Company:
         self.learner = make_learner(scenario.learning)
         self.decay = rules.decay_factor(scenario.reinvestment.data_half_life)
         self.label_noise = np.array([group.label_noise for group in scenario.population.groups])
+        self.group_shares = np.array([group.share for group in scenario.population.groups])
 
     def collect(self, interactions: np.ndarray, rng: np.random.Generator) -> PipelineCounts:
         """Run one step of the data pipeline on the interactions per group.
@@ -93,19 +105,33 @@ class Company:
         )
 
     def learn(self, step: int) -> bool:
-        """Retrain if ``step`` is on the cadence, and deploy models whose latency is over.
+        """Retrain if ``step`` is on the cadence, and deploy a model whose latency is over.
 
-        Returns whether a new model went live at this step.
+        When several trained models are due at once (an intervention shortened the
+        latency), the most recently trained one goes live and the older ones are
+        dropped. With ``reinvestment.ab_test`` the candidate replaces the deployed
+        model only if it is better on average over users (the brief's A/B test);
+        otherwise every due model goes live. Returns whether a model went live.
         """
         if step % self.reinvestment.retrain_every == 0:
             trained = self.learner.fit(self.examples, self.wrong_examples)
-            self.pending.append((step + self.reinvestment.latency, trained))
-        deployed = False
-        while self.pending and self.pending[0][0] <= step:
-            _, self.quality = self.pending.pop(0)
-            self.model_version += 1
-            deployed = True
-        return deployed
+            self.pending.append(Trained(live_at=step + self.reinvestment.latency,
+                                        trained_at=step, quality=trained))  # fmt: skip
+        due = [model for model in self.pending if model.live_at <= step]
+        if not due:
+            return False
+        candidate = max(due, key=lambda model: model.trained_at)
+        self.pending = [m for m in self.pending if m.trained_at > candidate.trained_at]
+        if self.reinvestment.ab_test and not self._better(candidate.quality):
+            return False
+        self.quality = candidate.quality
+        self.model_version += 1
+        return True
+
+    def _better(self, quality: np.ndarray) -> bool:
+        """Whether ``quality`` beats the deployed model for the average user."""
+        weights = self.group_shares
+        return rules.sum_in_order(quality * weights) > rules.sum_in_order(self.quality * weights)
 
     @property
     def noise_share(self) -> np.ndarray:

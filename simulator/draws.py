@@ -2,8 +2,10 @@
 
 Both engines consume exactly these arrays (the agent engine reads its own entry,
 the array engine uses them whole), so they see the same randomness. Every draw is
-taken for every user whatever their state: the stream then advances by the same
-amount each step, independently of what happened.
+taken for every user whatever their state, and the data pipeline draws from a
+stream of its own: the users' stream advances by the same amount every step,
+whatever happened, so two scenarios run with the same seed give every user the
+same draws (paired comparisons).
 
 A user is in exactly one state, so one exponential ``clock`` per user serves
 whichever single-clock event that state has (spontaneous adoption, churn or

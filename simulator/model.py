@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 import mesa
+import networkx as nx
 import numpy as np
 from mesa.discrete_space import Network
 
@@ -31,8 +32,8 @@ from .engine import resolve_engine
 from .engine.array import ArrayUsers
 from .environment import StepEnvironment, StepTally
 from .metrics import model_reporters
-from .network import to_csr
-from .population import initial_population
+from .population import initial_population, uses_fast_network
+from .resources import check_memory
 from .scenario import Scenario, load_scenario
 from .streams import derive_streams
 
@@ -71,6 +72,7 @@ class FlywheelModel(mesa.Model):
             scenario = load_scenario(scenario)
         self.seed = scenario.seed if seed is None else int(seed)
         self.engine = resolve_engine(engine or scenario.engine, scenario.population.size)
+        check_memory(scenario, self.engine, uses_networkx=not uses_fast_network(scenario))
         self.streams = derive_streams(self.seed)
         super().__init__(rng=self.streams.mesa_seed)
 
@@ -84,7 +86,9 @@ class FlywheelModel(mesa.Model):
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
         self.activity_multiplier = population.activity_multiplier
-        self.graph = population.graph
+        self.adjacency = population.adjacency
+        """The network as a CSR adjacency matrix (row i = user i's neighbours)."""
+        self._graph = population.graph
         self.interaction_rate = self._interaction_rate()
 
         self.company = Company(scenario)
@@ -106,11 +110,18 @@ class FlywheelModel(mesa.Model):
             self._create_users(adopters)
         else:
             self.users = ArrayUsers(
-                to_csr(self.graph), self.user_group, self.n_groups, adopters, self.company.quality
+                self.adjacency, self.user_group, self.n_groups, adopters, self.company.quality
             )
 
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.group_names))
         self.datacollector.collect(self)
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The network as a NetworkX graph (built from the adjacency on first use if needed)."""
+        if self._graph is None:
+            self._graph = nx.from_scipy_sparse_array(self.adjacency)
+        return self._graph
 
     # -- construction ----------------------------------------------------------------
 
@@ -150,7 +161,7 @@ class FlywheelModel(mesa.Model):
         self.tally = StepTally(self.n_groups)
         self._step_users()
         self._update_counts()
-        self.pipeline = self.company.collect(self.tally.interactions, self.streams.steps)
+        self.pipeline = self.company.collect(self.tally.interactions, self.streams.pipeline)
         self.deployed = self.company.learn(step)
         self.reference_quality = self._market_baseline(step)
         self.datacollector.collect(self)

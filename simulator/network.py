@@ -131,7 +131,8 @@ def build_graph(
         k = int(mean_degree)
         graph = nx.complete_graph(n) if k >= n else nx.watts_strogatz_graph(n, k, rewire, seed)
     elif kind == "stochastic_block":
-        return _canonical(n, _stochastic_block(n, mean_degree, homophily, groups, seed))
+        edges = _stochastic_block(n, mean_degree, homophily, groups, np.random.default_rng(seed))
+        return _canonical(n, edges)
     else:
         if path is None:
             raise InputError("network.path is required when network.kind is 'file'")
@@ -170,9 +171,17 @@ def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph:
 
 
 def _stochastic_block(
-    n: int, mean_degree: float, homophily: float, groups: np.ndarray | None, seed: int
+    n: int,
+    mean_degree: float,
+    homophily: float,
+    groups: np.ndarray | None,
+    sampler: np.random.Generator,
 ) -> np.ndarray:
-    """Edges (an E x 2 array) of a stochastic block model whose blocks are the groups."""
+    """Edges (an E x 2 array) of a stochastic block model whose blocks are the groups.
+
+    ``sampler`` is drawn from directly (also by ``simulator.fastnet``, which samples
+    Erdős–Rényi graphs as the one-block case).
+    """
     if groups is None:
         raise InputError("network.kind 'stochastic_block' needs the users' groups, got None")
     groups = np.asarray(groups)
@@ -193,7 +202,6 @@ def _stochastic_block(
     # of edges of a block pair, Binomial(pairs, p), then that many distinct pairs
     # uniformly is the same distribution in O(edges), where nx.stochastic_block_model
     # walks all n^2 / 2 pairs (31 s at n = 100 000).
-    sampler = np.random.default_rng(seed)
     ends = [np.empty((0, 2), dtype=np.int64)]
     for b, members in enumerate(blocks):
         for c in range(b, len(blocks)):

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+import scipy.sparse
 
-from .network import build_graph
+from . import fastnet
+from .network import build_graph, to_csr
 from .streams import Streams
+
+FAST_NETWORK_FROM = 50_000
+"""From this many users on, random networks are generated directly as sparse arrays
+(``simulator.fastnet``: the same random-graph models, without NetworkX objects).
+Which generator is used depends only on the scenario, never on the engine, so both
+engines always see the same network."""
 
 
 @dataclass(frozen=True)
@@ -25,8 +33,10 @@ class InitialPopulation:
     """Each user's activity relative to their group's mean (mean 1)."""
     initial_adopters: np.ndarray
     """Users who are active at step 0, sorted."""
-    graph: nx.Graph
-    """The social network; node i is user i."""
+    adjacency: scipy.sparse.csr_array
+    """The social network as a symmetric 0/1 sparse matrix; row i is user i."""
+    graph: nx.Graph | None
+    """The same network as a NetworkX graph (None when it was generated as arrays)."""
 
     @property
     def size(self) -> int:
@@ -57,13 +67,13 @@ def activity_multipliers(rng: np.random.Generator, size: int, cv: float) -> np.n
 
 
 def choose_initial_adopters(
-    rng: np.random.Generator, graph: nx.Graph, count: int, seeding: str
+    rng: np.random.Generator, adjacency: scipy.sparse.csr_array, count: int, seeding: str
 ) -> np.ndarray:
     """The first ``count`` users: at random, or the best-connected ones (``hubs``)."""
-    size = graph.number_of_nodes()
+    size = adjacency.shape[0]
     count = min(count, size)
     if seeding == "hubs":
-        degree = np.fromiter((d for _, d in graph.degree()), dtype=np.int64, count=size)
+        degree = np.diff(adjacency.indptr)
         # Highest degree first; ties broken by the lower user id.
         chosen = np.lexsort((np.arange(size), -degree))[:count]
     else:
@@ -79,7 +89,40 @@ def initial_population(scenario, streams: Streams) -> InitialPopulation:
     group = streams.population.permutation(np.repeat(np.arange(len(counts)), counts))
     group = group.astype(np.int16)
     multiplier = activity_multipliers(streams.population, size, population.activity_cv)
-    net = scenario.network
+    adjacency, graph = build_network(scenario, group, streams.graph)
+    adopters = choose_initial_adopters(
+        streams.population, adjacency, scenario.adoption.initial_adopters, scenario.adoption.seeding
+    )
+    return InitialPopulation(
+        group=group,
+        activity_multiplier=multiplier,
+        initial_adopters=adopters,
+        adjacency=adjacency,
+        graph=graph,
+    )
+
+
+def uses_fast_network(scenario) -> bool:
+    """Whether the scenario's network is generated as arrays (no NetworkX graph)."""
+    return scenario.population.size >= FAST_NETWORK_FROM and scenario.network.kind in fastnet.KINDS
+
+
+def build_network(
+    scenario, group: np.ndarray, rng: np.random.Generator
+) -> tuple[scipy.sparse.csr_array, nx.Graph | None]:
+    """The scenario's network as a CSR adjacency, plus the NetworkX graph when one was built."""
+    net, size = scenario.network, scenario.population.size
+    if uses_fast_network(scenario):
+        adjacency = fastnet.build_csr(
+            net.kind,
+            size,
+            mean_degree=net.mean_degree,
+            rewire=net.rewire,
+            homophily=net.homophily,
+            groups=group,
+            rng=rng,
+        )
+        return adjacency, None
     graph = build_graph(
         net.kind,
         size,
@@ -88,11 +131,6 @@ def initial_population(scenario, streams: Streams) -> InitialPopulation:
         homophily=net.homophily,
         groups=group,
         path=net.path,
-        rng=streams.graph,
+        rng=rng,
     )
-    adopters = choose_initial_adopters(
-        streams.population, graph, scenario.adoption.initial_adopters, scenario.adoption.seeding
-    )
-    return InitialPopulation(
-        group=group, activity_multiplier=multiplier, initial_adopters=adopters, graph=graph
-    )
+    return to_csr(graph), graph

@@ -190,6 +190,7 @@ class Reinvestment(_Section):
     retrain_every: Annotated[int, Field(ge=1)] = 4
     latency: Annotated[int, Field(ge=0)] = 1
     data_half_life: Annotated[float | None, Field(gt=0)] = 104.0  # None: data never ages
+    ab_test: bool = True  # a retrained model goes live only if it beats the deployed one
 
 
 class Churn(_Section):
@@ -225,6 +226,22 @@ class Intervention(_Section):
     set: Annotated[dict[str, Any], Field(min_length=1)]
 
 
+def _check_network_file(path: str, size: int) -> list[tuple[tuple, str, str | None]]:
+    """A network file must parse and have one node per user."""
+    from .network import read_network_file  # networkx is only needed for file networks
+
+    if not Path(path).is_file():
+        return []  # reported by the path validator
+    try:
+        nodes, _ = read_network_file(path)
+    except InputError as exc:
+        return [(("network", "path"), str(exc).removeprefix("network.path: "), None)]
+    if nodes != size:
+        message = f"file has {nodes} nodes but population.size is {size}; set population.size"
+        return [(("network", "path"), message, repr(path))]
+    return []
+
+
 class Scenario(_Section):
     """One complete, validated scenario; ``Scenario()`` is the baseline."""
 
@@ -248,9 +265,11 @@ class Scenario(_Section):
     interventions: list[Intervention] = []
 
     @model_validator(mode="after")
-    def _check_scenario(self) -> Scenario:
+    def _check_scenario(self, info: ValidationInfo) -> Scenario:
         issues = []
         size, seeds = self.population.size, self.adoption.initial_adopters
+        if self.network.kind == "file" and (info.context or {}).get("check_files"):
+            issues += _check_network_file(self.network.path, size)
         if seeds > size:
             message = f"must be <= population.size ({size})"
             issues.append((("adoption", "initial_adopters"), message, repr(seeds)))

@@ -22,17 +22,24 @@ class Streams:
     population: np.random.Generator
     """Assigns groups and activity levels and picks the initial adopters."""
     steps: np.random.Generator
-    """All per-step draws: adoption clocks, interactions, churn, rejoin, the data pipeline."""
+    """The users' per-step draws: adoption, churn and rejoin clocks, interactions."""
+    pipeline: np.random.Generator
+    """The data pipeline's draws (signals, label noise, filter, reinvestment).
+
+    Separate from ``steps`` so that two scenarios differing only in the pipeline
+    (feedback rate, noise, filter, reinvestment rate) give their users exactly the
+    same draws: comparisons between them are paired (common random numbers)."""
     mesa_seed: int
     """Seed for Mesa's own ``model.rng`` / ``model.random`` (not used by the dynamics)."""
 
 
 def derive_streams(seed: int) -> Streams:
     """Spawn the run's streams from its root ``seed`` (an int >= 0)."""
-    graph, population, steps, mesa = np.random.SeedSequence(seed).spawn(4)
+    graph, population, steps, mesa, pipeline = np.random.SeedSequence(seed).spawn(5)
     return Streams(
         graph=np.random.default_rng(graph),
         population=np.random.default_rng(population),
         steps=np.random.default_rng(steps),
+        pipeline=np.random.default_rng(pipeline),
         mesa_seed=int(mesa.generate_state(1, dtype=np.uint32)[0]),
     )

@@ -79,8 +79,14 @@ BAD_INPUTS = {
     "bad engine": (["run", ROOT / "scenarios/baseline.yaml", "--engine", "gpu"], "engine"),
     "bad seed": (["run", ROOT / "scenarios/baseline.yaml", "--seed", "-3"], "seed"),
     "malformed network file": (
-        ["run", ROOT / "scenarios/baseline.yaml", "--set", "network.kind=file",
-         "--set", f"network.path={ROOT / 'tests/data/networks/one_token.txt'}"],
+        [
+            "run",
+            ROOT / "scenarios/baseline.yaml",
+            "--set",
+            "network.kind=file",
+            "--set",
+            f"network.path={ROOT / 'tests/data/networks/one_token.txt'}",
+        ],
         "one_token.txt",
     ),  # fmt: skip
 }
@@ -126,3 +132,12 @@ def test_python_dash_m_entry_point_and_exit_code_2_in_a_real_process(tmp_path):
     assert "Traceback" not in done.stderr
     assert "unknown_key.yaml" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_population_the_machine_cannot_hold_is_refused_with_the_memory_needed(tmp_path):
+    out = tmp_path / "huge"
+    result = flywheel("run", ROOT / "scenarios/baseline.yaml", "--set",
+                      "population.size=4000000000", "--engine", "array", "--out", out)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "GiB" in result.output and "population.size" in result.output
+    assert not out.exists()

@@ -173,7 +173,11 @@ def test_network_path_is_resolved_relative_to_the_scenario(tmp_path):
     (tmp_path / "graphs").mkdir()
     (tmp_path / "graphs" / "edges.csv").write_text("0,1\n", encoding="utf-8")
     scenario_file = tmp_path / "sc.yaml"
-    scenario_file.write_text("network:\n  kind: file\n  path: graphs/edges.csv\n", encoding="utf-8")
+    scenario_file.write_text(
+        "population: {size: 2}\nadoption: {initial_adopters: 1}\n"
+        "network:\n  kind: file\n  path: graphs/edges.csv\n",
+        encoding="utf-8",
+    )
     scenario = load_scenario(scenario_file)
     assert scenario.network.path == str((tmp_path / "graphs" / "edges.csv").resolve())
     assert load_scenario(yaml.safe_load(scenario.to_yaml())) == scenario

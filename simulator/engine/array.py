@@ -9,7 +9,7 @@ bit-identical results.
 
 Memory per user: 1 (state) + 2 (group) + 4 (tenure) + 4 (active neighbours)
 + 4 (degree) + 8 (satisfaction) + 8 (activity multiplier) + 8 (interaction rate)
-= 39 bytes, plus 5 x 8 bytes of per-step draws and the adjacency's
+= 39 bytes, plus 3 x 8 bytes of per-step draws and the adjacency's
 5 bytes per edge end (int32 index + int8 value).
 """
 

@@ -1,0 +1,59 @@
+"""Will a run fit in this machine's memory? Refuse early, with the figure, if not."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import InputError
+
+# Measured on the baseline (benchmarks/README.md), rounded up: bytes per user and
+# per edge end (each edge is stored twice in an adjacency).
+AGENT_BYTES_PER_USER = 3_000  # Mesa agent + cell + per-user Python state
+NETWORKX_BYTES_PER_EDGE_END = 200  # NetworkX adjacency dicts and Mesa cell connections
+ARRAY_BYTES_PER_USER = 250  # state arrays, one step's draws and temporaries
+CSR_BYTES_PER_EDGE_END = 16  # int32 index + int8 value, plus generation temporaries
+
+
+def estimated_bytes(scenario, engine: str, uses_networkx: bool) -> int:
+    """Approximate peak memory of a run, in bytes."""
+    size = scenario.population.size
+    if scenario.network.kind == "complete":
+        edge_ends = size * (size - 1)
+    else:
+        edge_ends = int(size * scenario.network.mean_degree)
+    total = edge_ends * CSR_BYTES_PER_EDGE_END
+    if uses_networkx or engine == "agent":
+        total += edge_ends * NETWORKX_BYTES_PER_EDGE_END
+    per_user = AGENT_BYTES_PER_USER if engine == "agent" else ARRAY_BYTES_PER_USER
+    return total + size * per_user
+
+
+def available_bytes() -> int | None:
+    """Memory available to a new process (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(scenario, engine: str, uses_networkx: bool) -> None:
+    """Raise InputError if the run would need more than 90% of the available memory."""
+    need, have = estimated_bytes(scenario, engine, uses_networkx), available_bytes()
+    if have is None or need <= 0.9 * have:
+        return
+    hint = "use engine: array, " if engine == "agent" else ""
+    if scenario.network.kind == "complete":
+        hint += "a sparser network kind, "
+    raise InputError(
+        f"population.size: a run of {scenario.population.size:,} users on the {engine} engine "
+        f"with network.kind {scenario.network.kind} needs about {need / 2**30:.1f} GiB of "
+        f"memory; this machine has {have / 2**30:.1f} GiB available. "
+        f"To fit, {hint}or lower population.size."
+    )
