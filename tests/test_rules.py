@@ -175,3 +175,35 @@ def test_company_with_zero_reinvestment_never_learns():
         company.learn(step)
     assert company.examples.sum() == 0
     np.testing.assert_array_equal(company.quality, start)
+
+
+def test_ab_test_keeps_the_deployed_model_when_the_new_one_is_not_better():
+    company = Company(Scenario().with_overrides({"reinvestment.rate": 0.0}))
+    rng = np.random.default_rng(0)
+    for step in range(1, 13):
+        company.collect(np.array([100, 20]), rng)
+        company.learn(step)
+    assert company.model_version == 0  # three retrains, none better than the cold start
+    noisy = Company(Scenario().with_overrides({"reinvestment.ab_test": False,
+                                               "reinvestment.rate": 0.0}))  # fmt: skip
+    for step in range(1, 13):
+        noisy.learn(step)
+    # without the gate every retrain goes live: trained at 4 and 8, live at 5 and 9
+    # (the one trained at 12 would go live at 13)
+    assert noisy.model_version == 2
+
+
+def test_when_several_models_are_due_the_newest_goes_live_once():
+    # Trained at 4 and 8 with latency 8; at step 8 an intervention sets latency 0:
+    # the model trained at 8 goes live at 8 and the one from 4 is obsolete.
+    scenario = Scenario().with_overrides({"reinvestment.latency": 8, "reinvestment.ab_test": False})
+    company = Company(scenario)
+    rng = np.random.default_rng(1)
+    for step in range(1, 8):
+        company.collect(np.array([500, 100]), rng)
+        assert not company.learn(step)
+    company.update(scenario.with_overrides({"reinvestment.latency": 0}))
+    company.collect(np.array([500, 100]), rng)
+    assert company.learn(8)
+    assert company.model_version == 1
+    assert company.pending == []
