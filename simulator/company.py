@@ -59,6 +59,8 @@ class Company:
         """Training examples held per group (decays with the data half-life)."""
         self.wrong_examples = np.zeros(self.n_groups)
         """Of those, the mislabelled ones."""
+        self.collected = np.zeros(self.n_groups)
+        """Filtered signals held per group, used for training or not (ages like training data)."""
         self.pending: list[Trained] = []
         """Trained models waiting for deployment."""
         self.model_version = 0
@@ -94,6 +96,7 @@ class Company:
         used_clean = rng.binomial(kept_clean, self.reinvestment.rate)
         used_wrong = rng.binomial(kept_wrong, self.reinvestment.rate)
         new_examples = used_clean + used_wrong
+        self.collected = self.collected * self.decay + kept_clean + kept_wrong
         self.examples = self.examples * self.decay + new_examples
         self.wrong_examples = self.wrong_examples * self.decay + used_wrong
         return PipelineCounts(

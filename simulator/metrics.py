@@ -88,6 +88,11 @@ def training_examples(model) -> float:
     return rules.sum_in_order(model.company.examples)
 
 
+def collected_examples(model) -> float:
+    """Filtered signals the company holds, whether or not it trains on them."""
+    return rules.sum_in_order(model.company.collected)
+
+
 def noise_share(model) -> float:
     total = rules.sum_in_order(model.company.examples)
     return rules.sum_in_order(model.company.wrong_examples) / total if total > 0 else 0.0
@@ -144,7 +149,7 @@ CORE_REPORTERS = {
         "step", "time", "potential_users", "active_users", "churned_users",
         "adoptions", "organic_adoptions", "spontaneous_adoptions", "churns", "rejoins",
         "interactions", "signals", "wrong_signals", "kept_signals", "new_examples",
-        "training_examples", "noise_share", "model_version",
+        "training_examples", "collected_examples", "noise_share", "model_version",
         "quality", "baseline_quality", "moat", "quality_gap",
     ]
 }  # fmt: skip
@@ -248,8 +253,9 @@ AUDIT = {
 def audit_inputs(model) -> dict[str, float]:
     """The continuous inputs of the defensibility audit, measured at the end of the run.
 
-    - ``data_exclusivity``: share of training examples that only this company has
-      (all of it comes from its own users in this model).
+    - ``data_exclusivity``: share of the data the company holds that only it has
+      (all of it comes from its own users in this model, so 1 once it holds any;
+      a hoarder holds exclusive data too: the audit scores it, the moat does not).
     - ``user_lock_in``: mean realised switching cost of active users,
       ``l (1 - exp(-tenure / T_l))`` (the share by which their churn is reduced).
     - ``network_density``: share of active users with at least one active neighbour.
@@ -261,8 +267,9 @@ def audit_inputs(model) -> dict[str, float]:
     churn = model.params.churn
     lock = 1.0 - rules.lock_in_factor(users["tenure"][active], churn.lock_in, churn.lock_in_time)
     has_data = rules.sum_in_order(model.company.examples) > 0
+    holds_data = rules.sum_in_order(model.company.collected) > 0
     return {
-        "data_exclusivity": 1.0 if has_data else 0.0,
+        "data_exclusivity": 1.0 if holds_data else 0.0,
         "user_lock_in": float(lock.mean()) if active.any() else 0.0,
         "network_density": float((users["active_neighbours"][active] > 0).mean())
         if active.any()

@@ -44,7 +44,8 @@ _BOX = {"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#999999", "alpha": 0.
 _LEGEND = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "frameon": False}
 _AT_TOP = {"xycoords": ("data", "axes fraction"), "textcoords": "offset points", "va": "top"}
 _THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
-_SHORT = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.1f}")
+# Thousands separators for counts, otherwise the shortest exact form (0.05, not 0.1).
+_SHORT = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
 
 
 def _styled(function: Callable[..., Figure]) -> Callable[..., Figure]:
@@ -357,7 +358,9 @@ def compare_figure(
         ax.plot(_weeks(ts), ts[column], label=label, color=color, ls=style)
     ax.set(xlabel="weeks", ylabel=ylabel)
     ax.yaxis.set_major_formatter(_SHORT)
-    _legend(ax, ncol=min(max(len(runs), 1), 4))
+    longest = max((len(label) for label in runs), default=0)
+    # Long labels one per row: a wide multi-column legend would squash the axes.
+    _legend(ax, ncol=1 if longest > 24 else min(max(len(runs), 1), 4))
     return fig
 
 
