@@ -119,6 +119,81 @@ def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flyw
     typer.echo(f"wrote {len(paths)} files to {results / 'plots'}/")
 
 
+@app.command()
+def sweep(
+    experiment: Annotated[
+        Path, typer.Argument(help="Sweep file (or scenario with a sweep block).")
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local worker processes (default: run serially in this process)."),
+    ] = None,
+    dask_local: Annotated[
+        bool, typer.Option("--dask-local", help="Start a local Dask cluster (--workers processes).")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Use the Dask scheduler at tcp://host:port.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default: results/sweeps/<sweep name>/).")
+    ] = None,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Also write CSV copies of the tables.")
+    ] = False,
+) -> None:
+    """Run a sweep: every design point x replicate, stored in a results folder.
+
+    Rerunning the same command resumes: finished runs are skipped, failed ones retried.
+    Exit code 1 if any run failed (the others are stored; the error is in runs.parquet).
+    """
+    from .experiment import load_experiment, run_experiment
+
+    try:
+        if dask_local and address:
+            raise InputError("--dask-local and --address: choose one")
+        loaded = load_experiment(experiment)
+        result = run_experiment(
+            loaded,
+            out,
+            workers=workers,
+            dask="local" if dask_local else address,
+            csv=csv,
+            progress=True,
+        )
+    except InputError as exc:
+        _fail(str(exc))
+    counts, sessions = result.counts, result.manifest["timings"]["sessions"]
+    skipped = loaded.n_runs - result.executed
+    typer.echo(
+        f"{loaded.name}: {loaded.n_runs} runs ({counts['ok']} ok, {counts['failed']} failed"
+        f"{f', {skipped} already done' if skipped else ''}) in {result.wall_s:.1f} s "
+        f"{sessions[-1]['description']} -> {result.path}/"
+    )
+    if counts["failed"]:
+        typer.echo(
+            f"error: {counts['failed']} run(s) failed; see the error column of "
+            f"{result.path / 'runs.parquet'}. Rerun the same command to retry them.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def analyze(
+    results: Annotated[Path, typer.Argument(help="A results folder of `flywheel sweep`.")],
+    outcome: Annotated[
+        str | None, typer.Option(help="The outcome to analyse [default: the first one].")
+    ] = None,
+) -> None:
+    """Analyse a sweep's results: report and plots in DIR/analysis/."""
+    from .experiment.analysis import analyze as analyze_results
+
+    try:
+        analyze_results(results, outcome=outcome)
+    except InputError as exc:
+        _fail(str(exc))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

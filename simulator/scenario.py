@@ -379,9 +379,9 @@ class _BadKeyError(ValueError):
 
 
 def _item_model(annotation: Any) -> type[BaseModel] | None:
-    """The section model a field holds (directly or as list items), else None."""
-    if get_origin(annotation) is list:
-        annotation = get_args(annotation)[0]
+    """The section model a field holds (directly, as list items or dict values), else None."""
+    if get_origin(annotation) in (list, dict):
+        annotation = get_args(annotation)[-1]
     is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
     return annotation if is_model else None
 
@@ -490,26 +490,33 @@ def _merge(old: dict, new: Mapping) -> dict:
     return merged
 
 
-def _schema_at(loc: tuple) -> tuple[type[BaseModel] | None, Any]:
-    """The section model and the field info reached by following ``loc`` through the schema."""
-    model: type[BaseModel] | None = Scenario
-    info = None
+def _schema_at(
+    loc: tuple, root: type[BaseModel] | None = None
+) -> tuple[type[BaseModel] | None, Any]:
+    """The section model and the field info reached by following ``loc`` through the schema
+    of ``root`` (the scenario by default)."""
+    model: type[BaseModel] | None = root or Scenario
+    info, in_mapping = None, False
     for part in loc:
         if isinstance(part, int):
             continue  # a list item: the item's model was taken from the list field
+        if in_mapping:  # a key of a mapping of sections: its model was taken from the field
+            in_mapping = False
+            continue
         if model is None or part not in model.model_fields:
             return None, None
         info = model.model_fields[part]
         model = _item_model(info.annotation)
+        in_mapping = model is not None and get_origin(info.annotation) is dict
     return model, info
 
 
 _BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
-def _range(loc: tuple) -> str | None:
+def _range(loc: tuple, root: type[BaseModel] | None = None) -> str | None:
     """The allowed range of the field at ``loc``, e.g. ``in (0, 1]`` or ``>= 0``."""
-    metadata = getattr(_schema_at(loc)[1], "metadata", [])
+    metadata = getattr(_schema_at(loc, root)[1], "metadata", [])
     b = {k: f"{getattr(m, k):g}" for m in metadata for k in _BOUNDS if hasattr(m, k)}
     low, high = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
     if low is not None and high is not None:
@@ -533,8 +540,11 @@ _MESSAGES = {
 }
 
 
-def _translate(exc: ValidationError) -> list[tuple[tuple, str, str | None]]:
-    """Turn pydantic errors into ``(loc, message, value repr)`` in the scenario's words."""
+def _translate(
+    exc: ValidationError, root: type[BaseModel] | None = None
+) -> list[tuple[tuple, str, str | None]]:
+    """Turn pydantic errors into ``(loc, message, value repr)`` in the scenario's words
+    (``root``: the schema validated, the scenario by default)."""
     out = []
     for error in exc.errors():
         loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx", {})
@@ -544,12 +554,12 @@ def _translate(exc: ValidationError) -> list[tuple[tuple, str, str | None]]:
         if kind == "value_error" and isinstance(ctx.get("error"), _IssuesError):
             out += [(loc + sub, message, given) for sub, message, given in ctx["error"].issues]
         elif kind == "extra_forbidden":
-            model = _schema_at(loc[:-1])[0]
+            model = _schema_at(loc[:-1], root)[0]
             prefix = _dotted(loc[:-1]) + "." if len(loc) > 1 else ""
             candidates = [prefix + name for name in (model.model_fields if model else {})]
             out.append((loc, "unknown key" + _suggest(_dotted(loc), candidates), None))
         elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-            out.append((loc, f"must be {_range(loc) or error['msg']}", value))
+            out.append((loc, f"must be {_range(loc, root) or error['msg']}", value))
         elif kind == "literal_error":
             out.append((loc, f"must be one of {ctx['expected']}", value))
         elif kind == "value_error":
@@ -721,3 +731,77 @@ def validate_file(path: str | os.PathLike) -> list[Problem]:
         interventions); empty when the file is a valid scenario.
     """
     return _collect(path, None, check_files=True)[1]
+
+
+# -- helpers for files that embed scenario keys (experiment / sweep files) ----------
+
+
+def read_yaml_file(file: str | os.PathLike) -> tuple[Any, dict[tuple, int], list[Problem]]:
+    """Read a YAML file with the scenario loader's safety and error rules.
+
+    Returns
+    -------
+    tuple
+        ``(data or None if unreadable, {key path: 1-based line}, problems)``; the key paths
+        are tuples of mapping keys and list indexes, e.g. ``("sweep", "parameters")``.
+    """
+    return _read_yaml(os.fspath(file))
+
+
+def line_of(loc: tuple, lines: Mapping[tuple, int]) -> int | None:
+    """The line of the key at ``loc``, else of its nearest parent, else None."""
+    return next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+
+
+def validation_problems(
+    exc: ValidationError,
+    root: type[BaseModel],
+    file: str | None = None,
+    lines: Mapping[tuple, int] | None = None,
+    prefix: tuple = (),
+) -> list[Problem]:
+    """Pydantic errors of the schema ``root`` as :class:`Problem` s in the scenario's words.
+
+    ``prefix`` is where ``root`` sits in the file (e.g. ``("sweep",)``), for keys and lines.
+    """
+    return [
+        Problem(file, line_of(prefix + loc, lines or {}), _dotted(prefix + loc), message, value)
+        for loc, message, value in _translate(exc, root)
+    ]
+
+
+def did_you_mean(key: str, candidates: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
+    return _suggest(key, candidates)
+
+
+def raise_issues(issues: list[tuple[tuple, str, str | None]]) -> None:
+    """From a model validator: report ``(relative loc, message, value repr)`` problems, which
+    :func:`validation_problems` places at their own keys (not at the validated section)."""
+    _raise_if(issues)
+
+
+def key_problem(key: str, scenario: Scenario | None = None) -> str | None:
+    """Why dotted ``key`` names no single value of ``scenario`` (baseline by default), or None.
+
+    Examples: ``"unknown key; did you mean 'adoption.imitation'?"``, ``"no group 'minorty'; ..."``,
+    ``"is a section, not a value; ..."``.
+    """
+    data = (scenario or Scenario()).to_dict()
+    try:
+        _apply(data, key, None)
+    except _BadKeyError as problem:
+        return str(problem)
+    generic = _generic(key)
+    if generic not in _LEAVES or generic == "interventions":
+        inside = [leaf for leaf in _LEAVES if leaf.startswith(generic + ".")]
+        return f"is a section, not a value; use one of its keys, e.g. {inside[:3]}"
+    return None
+
+
+def key_annotation(key: str) -> Any:
+    """The type annotation of the value at dotted ``key`` (``int``, ``float | None``, ...),
+    or None if the key is unknown."""
+    parts = tuple(0 if p == "*" else p for p in _generic(key).split("."))
+    info = _schema_at(parts)[1]
+    return info.annotation if info is not None else None

@@ -1,0 +1,82 @@
+"""Sweep throughput: a 200-run sweep of the baseline at 10^4 users x 104 steps.
+
+Targets (issue: sweeps): <= 60 s with 2 workers; parallel efficiency 2 vs 1 workers
+>= 80% (efficiency = T(1 worker) / (2 x T(2 workers))). Each sweep runs as the
+`flywheel sweep` command in a fresh process, so the times include starting Python,
+loading the sweep, starting the workers, and merging the tables.
+
+    .venv/bin/python benchmarks/bench_sweep.py            # 1 and 2 local processes
+    .venv/bin/python benchmarks/bench_sweep.py --dask     # also a 2-worker LocalCluster
+    .venv/bin/python benchmarks/bench_sweep.py --runs 40  # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sweep_file(folder: Path, runs: int) -> Path:
+    """The baseline, 200 seeds (one design point, `runs` replicates)."""
+    block = {
+        "scenario": str(ROOT / "scenarios" / "baseline.yaml"),
+        "name": "bench_sweep",
+        "seed": 2026,
+        "replicates": runs,
+        "overrides": {"population.size": 10_000, "steps": 104},
+        "outcomes": {"summary": ["final.moat", "takeoff_step", "final.active_users"]},
+    }
+    path = folder / "bench_sweep.yaml"
+    path.write_text(yaml.safe_dump({"sweep": block}, sort_keys=False))
+    return path
+
+
+def timed_sweep(path: Path, out: Path, options: list[str]) -> tuple[float, dict]:
+    command = [sys.executable, "-m", "simulator", "sweep", str(path), "--out", str(out)]
+    started = time.perf_counter()
+    subprocess.run(command + options, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    return wall, json.loads((out / "manifest.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--dask", action="store_true", help="also time a local Dask cluster")
+    args = parser.parse_args()
+    configs = {"1 process": ["--workers", "1"], "2 processes": ["--workers", "2"]}
+    if args.dask:
+        configs["Dask LocalCluster, 2 workers"] = ["--dask-local", "--workers", "2"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = sweep_file(folder, args.runs)
+        times, tables = {}, {}
+        print(f"{args.runs}-run sweep of the baseline, 10,000 users x 104 steps (array engine)")
+        for i, (label, options) in enumerate(configs.items()):
+            out = folder / f"out{i}"
+            wall, manifest = timed_sweep(path, out, options)
+            per_run = manifest["timings"]["run_s_mean"]
+            times[label] = wall
+            tables[label] = (out / "runs.parquet").read_bytes()
+            print(
+                f"  {label:30s} {wall:6.1f} s  ({args.runs / wall:5.1f} runs/s; "
+                f"{per_run * 1000:.0f} ms per run in a worker)"
+            )
+        efficiency = times["1 process"] / (2 * times["2 processes"])
+        print(f"  parallel efficiency, 2 vs 1 processes: {efficiency:.0%} (target >= 80%)")
+        print(f"  2 processes within 60 s: {'yes' if times['2 processes'] <= 60 else 'NO'}")
+        identical = len(set(tables.values())) == 1
+        print(f"  runs.parquet byte-identical across executors: {'yes' if identical else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
