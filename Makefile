@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-slow validate bench lint clean venv
+.PHONY: run test test-slow validate bench bench-sweep lint clean venv
 
 venv: $(STAMP)
 
@@ -24,12 +24,21 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests --nbmake notebooks
 
-## test-slow: full-size validations and benchmarks-as-tests
+## test-slow: every test marked slow (full-size validations, 1e6-user network builds)
 test-slow: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m slow tests
 
+## validate: the validation suite at full size (writes docs/validation/*.png)
+validate: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "slow or not slow" tests/validation
+
+## bench: engine speed and memory, 1e3..1e6 users (see benchmarks/README.md)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py
+	$(PY) benchmarks/bench_engines.py --ten-years
+
+bench-sweep: $(STAMP)
+	$(PY) benchmarks/bench_sweep.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check simulator tests benchmarks
