@@ -79,8 +79,14 @@ class User(FixedAgent):
             self.consider_rejoining()
 
     def try_to_adopt(self) -> None:
-        """Adopt spontaneously or by word of mouth (bass or threshold rule)."""
+        """Adopt spontaneously or by word of mouth (bass or threshold rule), or arrive."""
         model, env = self.model, self.model.env
+        if env.rule == "arrivals":  # chosen at model level (rules.choose_arrivals)
+            if model.arriving[self.node]:
+                self.next_state = UserState.ACTIVE
+                self.next_satisfaction = env.quality[self.group]
+                model.tally.record_adoption(self.group, False)
+            return
         share = rules.adopted_neighbour_share(self.active_neighbours, len(self.neighbours))
         adopts, by_word_of_mouth = rules.adoption_events(
             env.rule,
@@ -108,22 +114,35 @@ class User(FixedAgent):
         self.next_satisfaction = rules.updated_satisfaction(
             self.satisfaction, env.quality[self.group], env.satisfaction_rate
         )
-        hazard = rules.churn_hazard(
-            self.next_satisfaction,
-            env.reference_quality,
-            self.tenure,
-            env.churn_base_rate,
-            env.churn_sensitivity,
-            env.lock_in,
-            env.lock_in_time,
-        )
+        if env.retention == "risk":  # stay with probability exp(-R_g dt)
+            hazard = env.risk[self.group]
+        else:
+            hazard = rules.churn_hazard(
+                self.next_satisfaction,
+                env.reference_quality,
+                self.tenure,
+                env.churn_base_rate,
+                env.churn_sensitivity,
+                env.lock_in,
+                env.lock_in_time,
+            )
         if rules.fires(hazard, env.dt, self.model.draws.clock[self.node]):
             self.next_state = UserState.CHURNED
             self.model.tally.churns[self.group] += 1
 
     def consider_rejoining(self) -> None:
-        """A churned user becomes a potential user again at ``churn.rejoin_rate``."""
+        """A churned user becomes a potential user again at ``churn.rejoin_rate``.
+
+        Under ``adoption.rule: arrivals`` a churned user may be chosen to arrive: they
+        rejoin and adopt in the same step (counted as both).
+        """
         env = self.model.env
+        if env.rule == "arrivals" and self.model.arriving[self.node]:
+            self.next_state = UserState.ACTIVE
+            self.next_satisfaction = env.quality[self.group]
+            self.model.tally.rejoins[self.group] += 1
+            self.model.tally.record_adoption(self.group, False)
+            return
         if rules.fires(env.rejoin_rate, env.dt, self.model.draws.clock[self.node]):
             self.next_state = UserState.POTENTIAL
             self.model.tally.rejoins[self.group] += 1

@@ -36,10 +36,21 @@ class StepEnvironment:
     lock_in: float
     lock_in_time: float
     rejoin_rate: float
+    retention: str = "hazard"
+    """``hazard``: the churn hazard; ``risk``: an active user leaves at hazard ``R_g``."""
+    risk: list[float] | None = None
+    """The deployed estimator's risk per group (estimator learners only)."""
+    arrivals: list[int] | None = None
+    """Users joining per group this step (``adoption.rule: arrivals`` only)."""
 
     @classmethod
-    def build(cls, scenario, quality: np.ndarray, reference_quality: float) -> StepEnvironment:
+    def build(
+        cls, scenario, quality: np.ndarray, reference_quality: float, risk: np.ndarray | None = None
+    ) -> StepEnvironment:
         adoption, churn = scenario.adoption, scenario.churn
+        arrivals = None
+        if adoption.rule == "arrivals":
+            arrivals = [int(group.arrivals) for group in scenario.population.groups]
         attract = rules.attractiveness(quality, reference_quality, adoption.quality_sensitivity)
         return cls(
             dt=float(scenario.dt),
@@ -56,6 +67,9 @@ class StepEnvironment:
             lock_in=float(churn.lock_in),
             lock_in_time=float(churn.lock_in_time),
             rejoin_rate=float(churn.rejoin_rate),
+            retention=churn.retention,
+            risk=None if risk is None else np.asarray(risk, dtype=float).tolist(),
+            arrivals=arrivals,
         )
 
 

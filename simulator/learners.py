@@ -1,8 +1,20 @@
 """Learners: turn training data into each group's model quality.
 
-The default learner is a learning curve (``learning.kind: curve``); real
-statistical estimators trained on the agents' data points come later and share
-this interface.
+Two kinds (``learning.kind``):
+
+- ``curve``: a learning curve maps data *counts* to an error rate per group
+  (:class:`CurveLearner`);
+- ``estimator``: a real statistical model is fitted to the data *points* the
+  users generated (:class:`EstimatorLearner`); each group's risk is the fitted
+  model's expected loss on the group's true data distribution, and quality is
+  ``exp(-risk)``. See docs/learners.md.
+
+References
+----------
+.. [Hashimoto18] Hashimoto, T., Srivastava, M., Namkoong, H. and Liang, P. (2018).
+   Fairness without demographics in repeated loss minimization. ICML, PMLR 80.
+.. [Shumailov24] Shumailov, I. et al. (2024). AI models collapse when trained on
+   recursively generated data. Nature 631, 755-759.
 """
 
 from __future__ import annotations
@@ -10,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import ndtr
 
 from . import rules
 
@@ -61,8 +75,182 @@ class CurveLearner:
         return rules.quality_from_error(error)
 
 
-def make_learner(learning) -> CurveLearner:
-    """The learner a scenario's ``learning`` block asks for."""
+COLD_START = np.array([0.0, 1.0])
+"""Parameters ``(location, scale)`` of an estimator that has seen no data: it predicts 0
+(the constant models) or is the standard normal (the Gaussian model)."""
+
+
+@dataclass(frozen=True)
+class EstimatorLearner:
+    """One model for every group, fitted to the data points in the training set.
+
+    Every estimator is a location-scale model with parameters ``(location, scale)``:
+
+    - ``median``: the constant ``location`` under absolute loss ``|y - location|``
+      (the median); ``scale`` is the mean absolute residual, so the model is also
+      the Laplace density fitted by maximum likelihood, which it samples from;
+    - ``mean``: the constant ``location`` under squared loss (the mean); ``scale``
+      is the root mean squared residual; it samples from ``N(location, scale^2)``;
+    - ``gaussian``: the density ``N(location, scale^2)`` fitted by maximum
+      likelihood (mean and variance with divisor n, not n - 1); its loss is the
+      log loss.
+
+    Objectives: ``erm`` minimises the average loss over the training points;
+    ``group_dro`` minimises Hashimoto et al.'s distributionally robust risk: the
+    worst average loss over every subpopulation of share >= ``alpha_min``, in the
+    chi-square dual form of [Hashimoto18]_ (as in the public ``whynot`` code of
+    their repeated-loss-minimisation experiment)
+    ``min_(theta, eta) C sqrt(E[(loss - eta)_+^2]) + eta``,
+    ``C = sqrt(2 (1/alpha_min - 1)^2 + 1)``. It needs no group labels and protects
+    every group whose share is at least ``alpha_min``.
+
+    ``means`` and ``spreads`` are each group's true data distribution
+    ``N(mean_g, spread_g^2)``, used for the risks.
+    """
+
+    estimator: str
+    objective: str
+    alpha_min: float
+    means: np.ndarray
+    spreads: np.ndarray
+
+    @classmethod
+    def from_scenario(cls, learning, groups) -> EstimatorLearner:
+        return cls(
+            estimator=learning.estimator,
+            objective=learning.objective,
+            alpha_min=learning.alpha_min,
+            means=np.array([group.data_mean for group in groups], dtype=float),
+            spreads=np.array([group.data_spread for group in groups], dtype=float),
+        )
+
+    # -- fitting -------------------------------------------------------------------
+
+    def fit(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Parameters ``(location, scale)`` fitted to ``values`` (weights: data ageing).
+
+        An empty training set gives the cold-start parameters ``COLD_START``.
+        """
+        values = np.asarray(values, dtype=float)
+        if len(values) == 0:
+            return COLD_START.copy()
+        if weights is not None:
+            weights = np.asarray(weights, dtype=float) / np.sum(weights)
+        absolute = self.estimator == "median"
+        if self.objective == "group_dro" and self.alpha_min < 1:
+            location = _dro_location(values, weights, absolute, self.alpha_min)
+        elif absolute:
+            location = _weighted_median(values, weights)
+        else:
+            location = float(np.average(values, weights=weights))
+        residual = values - location
+        if absolute:
+            scale = float(np.average(np.abs(residual), weights=weights))
+        else:
+            scale = float(np.sqrt(np.average(residual * residual, weights=weights)))
+        return np.array([location, scale])
+
+    def risk(self, params: np.ndarray) -> np.ndarray:
+        """Each group's expected loss under ``params`` on its true distribution (closed form).
+
+        With ``d = location - mean_g`` and ``s = spread_g``:
+
+        - median (absolute loss): ``E|Y - location| = s sqrt(2/pi) exp(-d^2 / 2s^2)
+          + d (1 - 2 Phi(-d/s))``;
+        - mean (squared loss): ``E(Y - location)^2 = s^2 + d^2``;
+        - gaussian (log loss, minus the entropy of the true distribution, so that a
+          perfect model has risk 0): the Kullback-Leibler divergence
+          ``KL(N(mean_g, s^2) || N(location, scale^2)) = log(scale / s)
+          + (s^2 + d^2) / (2 scale^2) - 1/2``.
+        """
+        location, scale = float(params[0]), float(params[1])
+        d, s = location - self.means, self.spreads
+        if self.estimator == "median":
+            return s * np.sqrt(2.0 / np.pi) * np.exp(-(d * d) / (2.0 * s * s)) + d * (
+                1.0 - 2.0 * ndtr(-d / s)
+            )
+        if self.estimator == "mean":
+            return s * s + d * d
+        if scale <= 0:  # a degenerate (collapsed) density: infinitely wrong
+            return np.full(len(s), np.inf)
+        return np.log(scale / s) + (s * s + d * d) / (2.0 * scale * scale) - 0.5
+
+    def quality(self, risk: np.ndarray) -> np.ndarray:
+        return rules.quality_from_risk(risk)
+
+    def sample(self, params: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` synthetic points from the model (Laplace for median, normal otherwise)."""
+        location, scale = float(params[0]), float(params[1])
+        if self.estimator == "median":
+            return rng.laplace(location, scale, size)
+        return rng.normal(location, scale, size)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """The median (``numpy.median``), or with weights the smallest value whose
+    cumulative weight reaches half."""
+    if weights is None:
+        return float(np.median(values))
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def dro_constant(alpha_min: float) -> float:
+    """``C = sqrt(2 (1/alpha_min - 1)^2 + 1)`` of Hashimoto et al.'s chi-square DRO dual."""
+    return float(np.sqrt(2.0 * (1.0 / alpha_min - 1.0) ** 2 + 1.0))
+
+
+def dro_risk(losses: np.ndarray, weights: np.ndarray | None, alpha_min: float) -> float:
+    """Hashimoto et al.'s robust risk of ``losses``: ``min_eta C sqrt(E[(l - eta)_+^2]) + eta``.
+
+    Convex in ``eta``. Where ``eta <= min(l)`` the objective is
+    ``C sqrt(sd^2 + (mean - eta)^2) + eta``, stationary at ``eta = mean - sd / sqrt(C^2 - 1)``
+    with value ``mean + sd sqrt(C^2 - 1)`` (a variance penalty). If that point lies at or
+    below ``min(l)`` it is the minimum; otherwise the minimum lies in ``[min(l), max(l)]``
+    and is found by bounded Brent minimisation.
+    """
+    c = dro_constant(alpha_min)
+    excess_c2 = c * c - 1.0
+    mean = float(np.average(losses, weights=weights))
+    deviation = losses - mean
+    sd = float(np.sqrt(np.average(deviation * deviation, weights=weights)))
+    low, high = float(losses.min()), float(losses.max())
+    if excess_c2 == 0.0 or sd == 0.0 or mean - sd / np.sqrt(excess_c2) <= low:
+        return mean + sd * float(np.sqrt(excess_c2))
+
+    def objective(eta: float) -> float:
+        excess = np.maximum(losses - eta, 0.0)
+        return c * float(np.sqrt(np.average(excess * excess, weights=weights))) + eta
+
+    found = minimize_scalar(
+        objective, bounds=(low, high), method="bounded", options={"xatol": 1e-10}
+    )
+    return float(found.fun)
+
+
+def _dro_location(
+    values: np.ndarray, weights: np.ndarray | None, absolute: bool, alpha_min: float
+) -> float:
+    """The constant minimising the DRO risk (convex in it): bounded Brent over the data range."""
+
+    def robust(theta: float) -> float:
+        residual = values - theta
+        losses = np.abs(residual) if absolute else residual * residual
+        return dro_risk(losses, weights, alpha_min)
+
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return low
+    found = minimize_scalar(robust, bounds=(low, high), method="bounded",
+                            options={"xatol": 1e-9 * max(1.0, high - low)})  # fmt: skip
+    return float(found.x)
+
+
+def make_learner(learning, groups=()) -> CurveLearner | EstimatorLearner:
+    """The learner a scenario's ``learning`` block asks for (``groups``: the population's)."""
     if learning.kind == "curve":
         return CurveLearner.from_scenario(learning)
+    if learning.kind == "estimator":
+        return EstimatorLearner.from_scenario(learning, groups)
     raise ValueError(f"unknown learner kind {learning.kind!r}")  # pragma: no cover

@@ -162,10 +162,50 @@ GROUP_REPORTERS = {
 }
 
 
-def model_reporters(group_names: list[str]) -> dict[str, Any]:
-    """DataCollector reporters: the core columns, then ``<metric>[<group>]`` per group."""
+def synthetic_examples(model) -> int:
+    """Synthetic points (sampled from earlier models) in the current training set."""
+    return int(model.company.synthetic.sum())
+
+
+def training_set(model) -> int:
+    """Points in the current training set, real and synthetic (estimator learners)."""
+    return int(sum(len(points) for points in model.company.training))
+
+
+def model_mean(model) -> float:
+    """The deployed estimator's location (median, mean or Gaussian mean)."""
+    return float(model.company.params[0])
+
+
+def model_spread(model) -> float:
+    """The deployed estimator's scale (mean absolute residual for the median, else the
+    standard deviation)."""
+    return float(model.company.params[1])
+
+
+def group_risk(model, group: int) -> float:
+    """The deployed estimator's expected loss on the group's true distribution."""
+    return float(model.company.risk[group])
+
+
+ESTIMATOR_REPORTERS = {
+    name: globals()[name]
+    for name in ["synthetic_examples", "training_set", "model_mean", "model_spread"]
+}
+
+
+def model_reporters(group_names: list[str], estimator: bool = False) -> dict[str, Any]:
+    """DataCollector reporters: the core columns, then ``<metric>[<group>]`` per group.
+
+    Runs with an estimator learner add ``ESTIMATOR_REPORTERS`` and ``risk[<group>]``
+    (curve runs keep exactly the columns they always had).
+    """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
-    for metric, reporter in GROUP_REPORTERS.items():
+    group_reporters = dict(GROUP_REPORTERS)
+    if estimator:
+        reporters.update(ESTIMATOR_REPORTERS)
+        group_reporters["risk"] = group_risk
+    for metric, reporter in group_reporters.items():
         for index, name in enumerate(group_names):
             reporters[f"{metric}[{name}]"] = partial(reporter, group=index)
     return reporters

@@ -91,7 +91,7 @@ class FlywheelModel(mesa.Model):
         self._graph = population.graph
         self.interaction_rate = self._interaction_rate()
 
-        self.company = Company(scenario)
+        self.company = Company(scenario, self.streams.pipeline)
         self.reference_quality = float(self._market_baseline(0))
         self.pipeline = _empty_pipeline(self.n_groups)
         self.tally = StepTally(self.n_groups)
@@ -113,7 +113,10 @@ class FlywheelModel(mesa.Model):
                 self.adjacency, self.user_group, self.n_groups, adopters, self.company.quality
             )
 
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.group_names))
+        self.arriving: list[bool] = []
+        """Agent engine, ``adoption.rule: arrivals``: which users arrive this step."""
+        reporters = model_reporters(self.group_names, estimator=self.company.estimates)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
     @property
@@ -156,7 +159,9 @@ class FlywheelModel(mesa.Model):
     def step(self) -> None:
         step = self.steps
         self._apply_interventions(step)
-        self.env = StepEnvironment.build(self.params, self.company.quality, self.reference_quality)
+        self.env = StepEnvironment.build(
+            self.params, self.company.quality, self.reference_quality, self.company.risk
+        )
         self.draws = draw_step(self.streams.steps, self.interaction_rate)
         self.tally = StepTally(self.n_groups)
         self._step_users()
@@ -172,6 +177,11 @@ class FlywheelModel(mesa.Model):
             self.users.step(self.env, self.draws, self.tally)
             return
         draws = self.draws
+        if self.env.rule == "arrivals":
+            eligible = self.user_arrays()["state"] != UserState.ACTIVE
+            arrivals = np.asarray(self.env.arrivals)
+            arriving = rules.choose_arrivals(eligible, self.user_group, draws.clock, arrivals)
+            self.arriving = arriving.tolist()
         # Python lists index faster per agent than arrays; the values are the same doubles.
         self.draws = StepDraws(**{name: getattr(draws, name).tolist() for name in vars(draws)})
         self.agents.do("decide")

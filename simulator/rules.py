@@ -220,3 +220,45 @@ def learning_curve_error(
 def quality_from_error(error: ArrayLike):
     """Quality seen by users: ``Q = 1 - e`` clipped to [0, 1]."""
     return np.clip(1.0 - np.asarray(error, dtype=float), 0.0, 1.0)
+
+
+# -- arrivals and risk-driven retention (Hashimoto et al. 2018) ------------------------
+
+
+def choose_arrivals(
+    eligible: np.ndarray, group: np.ndarray, clock: np.ndarray, arrivals: np.ndarray
+) -> np.ndarray:
+    """Which users join this step under ``adoption.rule: arrivals``.
+
+    Group ``g`` gains ``arrivals[g]`` users per step [Hashimoto18]_: the eligible
+    (not active) users of the group with the smallest ``clock`` draws, ties to the
+    lower user index; all of them if the group has fewer. The draws are i.i.d.
+    per user, so this is a uniformly random choice, and it depends only on
+    arrays both engines hold, so they choose the same users.
+
+    Returns
+    -------
+    bool array
+        True for the users who arrive.
+    """
+    candidates = np.flatnonzero(eligible)
+    groups = np.asarray(group)[candidates]
+    # Sort by group, then clock, then index (lexsort: last key is the primary one).
+    order = np.lexsort((candidates, np.asarray(clock)[candidates], groups))
+    ranked, ranked_groups = candidates[order], groups[order]
+    starts = np.searchsorted(ranked_groups, np.arange(len(arrivals)))
+    rank = np.arange(len(ranked)) - starts[ranked_groups]
+    chosen = np.zeros(len(eligible), dtype=bool)
+    chosen[ranked[rank < np.asarray(arrivals)[ranked_groups]]] = True
+    return chosen
+
+
+def quality_from_risk(risk: ArrayLike):
+    """Quality of an estimator for a group: ``Q = exp(-R)`` clipped to [0, 1].
+
+    ``exp(-R)`` is also the stay probability ``nu(R)`` of Hashimoto et al.'s
+    retention model [Hashimoto18]_, so quality reads as "the share of users the
+    model keeps per step". Risks are >= 0 for every estimator (absolute and
+    squared loss, and the Gaussian's excess log loss), so the clip is a guard.
+    """
+    return np.clip(np.exp(-np.asarray(risk, dtype=float)), 0.0, 1.0)

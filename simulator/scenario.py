@@ -79,6 +79,11 @@ class Group(_Section):
     share: Annotated[float, Field(gt=0, le=1)]
     activity: NonNegative = 3.0
     label_noise: Unit = 0.10
+    # Estimator learners (learning.kind: estimator): a user's feedback signal is a draw
+    # from N(data_mean, data_spread^2); a wrong one (label_noise) has its sign flipped.
+    data_mean: float = 0.0
+    data_spread: Positive = 1.0
+    arrivals: Annotated[int | None, Field(ge=0)] = None  # users joining per step (rule: arrivals)
 
 
 _DEFAULT_GROUPS = (Group(name="majority", share=0.8), Group(name="minority", share=0.2))
@@ -147,7 +152,7 @@ class NetworkSpec(_Section):
 class Adoption(_Section):
     """How potential users become adopters (Bass hazard or neighbour threshold)."""
 
-    rule: Literal["bass", "threshold"] = "bass"
+    rule: Literal["bass", "threshold", "arrivals"] = "bass"  # arrivals: each group's fixed count
     innovation: NonNegative = 0.002
     imitation: NonNegative = 0.3
     threshold: Unit = 0.18
@@ -162,12 +167,32 @@ class Data(_Section):
     feedback_rate: Unit = 0.3
     filter_recall: Unit = 0.9
     filter_false_accept: Unit = 0.3
+    # Estimator learners only: each retrain (generation) trains on a batch of fresh real
+    # data plus samples from the deployed model (synthetic_share of the batch).
+    synthetic_share: Unit = 0.0
+    policy: Literal["accumulate", "replace"] = "accumulate"  # keep every batch, or the newest
+    batch_size: Annotated[int | None, Field(ge=1)] = None  # points per group per generation
+
+    @model_validator(mode="after")
+    def _check_batch(self) -> Data:
+        if self.synthetic_share == 1 and self.batch_size is None:
+            message = (
+                "must be set when data.synthetic_share is 1 (with no real data in the batch, "
+                "it sets how many synthetic points each generation draws)"
+            )
+            _raise_if([(("batch_size",), message, "None")])
+        return self
 
 
 class Learning(_Section):
-    """The learning curve from training examples to model error."""
+    """The learner: a learning curve from data counts, or an estimator fitted to data points."""
 
-    kind: Literal["curve"] = "curve"
+    kind: Literal["curve", "estimator"] = "curve"
+    # estimator learners (see docs/learners.md)
+    estimator: Literal["median", "mean", "gaussian"] = "median"
+    objective: Literal["erm", "group_dro"] = "erm"
+    alpha_min: Annotated[float, Field(gt=0, le=1)] = 0.3  # group_dro: smallest protected share
+    initial_examples: Annotated[int, Field(ge=0)] = 0  # clean examples per group at step 0
     initial_error: Annotated[float, Field(gt=0, le=1)] = 0.5
     floor_error: NonNegative = 0.05
     exponent: Positive = 0.3
@@ -177,9 +202,17 @@ class Learning(_Section):
 
     @model_validator(mode="after")
     def _check_floor(self) -> Learning:
+        issues = []
         if self.floor_error >= self.initial_error:
             message = f"must be < learning.initial_error ({self.initial_error:g})"
-            _raise_if([(("floor_error",), message, repr(self.floor_error))])
+            issues.append((("floor_error",), message, repr(self.floor_error)))
+        if self.objective == "group_dro" and self.kind != "estimator":
+            message = "is only used by estimator learners (learning.kind: estimator)"
+            issues.append((("objective",), message, repr(self.objective)))
+        elif self.objective == "group_dro" and self.estimator == "gaussian":
+            message = "group_dro is available for the median and mean estimators"
+            issues.append((("objective",), message, repr(self.objective)))
+        _raise_if(issues)
         return self
 
 
@@ -202,6 +235,9 @@ class Churn(_Section):
     lock_in: Unit = 0.5
     lock_in_time: Positive = 26.0
     rejoin_rate: NonNegative = 0.0
+    # hazard: the churn hazard above; risk: an active user of group g stays with probability
+    # exp(-R_g dt) per step, R_g the deployed estimator's risk (Hashimoto et al. 2018)
+    retention: Literal["hazard", "risk"] = "hazard"
 
 
 class Baseline(_Section):
@@ -276,8 +312,32 @@ class Scenario(_Section):
         if self.network.kind not in ("complete", "file") and self.network.mean_degree >= size:
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
-        _raise_if(issues + self._check_interventions())
+        _raise_if(issues + self._check_estimator_keys() + self._check_interventions())
         return self
+
+    def _check_estimator_keys(self) -> list[tuple[tuple, str, str | None]]:
+        """Keys that only mean something with estimator learners or the arrivals rule."""
+        issues: list[tuple[tuple, str, str | None]] = []
+        arrivals = self.adoption.rule == "arrivals"
+        for i, group in enumerate(self.population.groups):
+            where = ("population", "groups", i, "arrivals")
+            if arrivals and group.arrivals is None:
+                issues.append((where, "is required when adoption.rule is 'arrivals'", "None"))
+            elif not arrivals and group.arrivals is not None:
+                message = "is only used when adoption.rule is 'arrivals'"
+                issues.append((where, message, repr(group.arrivals)))
+        if self.learning.kind == "estimator":
+            return issues
+        only = "is only used by estimator learners (learning.kind: estimator)"
+        if self.churn.retention == "risk":
+            issues.append((("churn", "retention"), only, "'risk'"))
+        data = self.data
+        for key, value, default in (("synthetic_share", data.synthetic_share, 0.0),
+                                    ("policy", data.policy, "accumulate"),
+                                    ("batch_size", data.batch_size, None)):  # fmt: skip
+            if value != default:
+                issues.append((("data", key), only, repr(value)))
+        return issues
 
     def _check_interventions(self) -> list[tuple[tuple, str, str | None]]:
         """Apply the interventions cumulatively, in ``at`` order; each result must be valid."""

@@ -58,12 +58,17 @@ def scenarios(draw):
     raw = [draw(st.integers(1, 10)) for _ in range(n_groups)]
     shares = [r / sum(raw) for r in raw]
     shares[-1] = 1 - sum(shares[:-1])
+    estimator = draw(st.booleans())
+    arrivals = draw(st.booleans())
     groups = [
         {
             "name": f"g{i}",
             "share": share,
             "activity": draw(st.floats(0, 8)),
             "label_noise": draw(st.floats(0, 0.5)),
+            "data_mean": draw(st.floats(-3, 3)),
+            "data_spread": draw(st.floats(0.05, 3)),
+            **({"arrivals": draw(st.integers(0, 20))} if arrivals else {}),
         }
         for i, share in enumerate(shares)
     ]
@@ -74,6 +79,27 @@ def scenarios(draw):
     degree = (
         draw(st.sampled_from([2, 4, 6])) if kind == "watts_strogatz" else draw(st.floats(0.5, 12))
     )
+    learning = {"transfer": draw(st.floats(0, 1)), "noise_penalty": draw(st.floats(0, 2))}
+    data, retention = {}, "hazard"
+    if estimator:
+        fitted = draw(st.sampled_from(["median", "mean", "gaussian"]))
+        objectives = ["erm"] if fitted == "gaussian" else ["erm", "group_dro"]
+        learning |= {
+            "kind": "estimator",
+            "estimator": fitted,
+            "objective": draw(st.sampled_from(objectives)),
+            "alpha_min": draw(st.floats(0.05, 1)),
+            "initial_examples": draw(st.integers(0, 50)),
+        }
+        share = draw(st.sampled_from([0.0, 0.3, 1.0]))
+        data = {
+            "synthetic_share": share,
+            "policy": draw(st.sampled_from(["accumulate", "replace"])),
+            "batch_size": draw(
+                st.sampled_from([None, 10, 100]) if share < 1 else st.integers(1, 50)
+            ),
+        }
+        retention = draw(st.sampled_from(["hazard", "risk"]))
     return {
         "seed": draw(st.integers(0, 2**32)),
         "steps": draw(st.integers(1, 40)),
@@ -83,7 +109,7 @@ def scenarios(draw):
         "network": {"kind": kind, "mean_degree": min(degree, size - 1),
                     "homophily": draw(st.floats(0, 1)), "rewire": draw(st.floats(0, 1))},
         "adoption": {
-            "rule": draw(st.sampled_from(["bass", "threshold"])),
+            "rule": "arrivals" if arrivals else draw(st.sampled_from(["bass", "threshold"])),
             "innovation": draw(st.floats(0, 0.2)),
             "imitation": draw(st.floats(0, 2)),
             "threshold": draw(st.floats(0, 1)),
@@ -91,7 +117,8 @@ def scenarios(draw):
             "initial_adopters": draw(st.integers(0, min(size, 30))),
             "seeding": draw(st.sampled_from(["random", "hubs"])),
         },
-        "learning": {"transfer": draw(st.floats(0, 1)), "noise_penalty": draw(st.floats(0, 2))},
+        "learning": learning,
+        "data": data,
         "reinvestment": {
             "rate": draw(st.floats(0, 1)),
             "retrain_every": draw(st.integers(1, 8)),
@@ -103,6 +130,7 @@ def scenarios(draw):
             "sensitivity": draw(st.floats(0, 10)),
             "lock_in": draw(st.floats(0, 1)),
             "rejoin_rate": draw(st.floats(0, 0.5)),
+            "retention": retention,
         },
     }  # fmt: skip
 

@@ -71,21 +71,31 @@ class ArrayUsers:
         churned = np.flatnonzero(self.state == CHURNED)
 
         # adopt
-        share = rules.adopted_neighbour_share(
-            self.active_neighbours[potential], self.degree[potential]
-        )
-        adopts, by_word_of_mouth = rules.adoption_events(
-            env.rule,
-            share,
-            np.asarray(env.attractiveness)[self.group[potential]],
-            env.innovation,
-            env.imitation,
-            env.threshold,
-            env.dt,
-            draws.clock[potential],
-            draws.word_of_mouth[potential],
-        )
-        adopters = potential[adopts]
+        returning = churned[:0]  # churned users who arrive again (rule: arrivals)
+        if env.rule == "arrivals":
+            arriving = rules.choose_arrivals(
+                self.state != ACTIVE, self.group, draws.clock, np.asarray(env.arrivals)
+            )
+            adopters = potential[arriving[potential]]
+            returning = churned[arriving[churned]]
+            churned = churned[~arriving[churned]]
+            by_word_of_mouth = np.zeros(0, dtype=bool)
+        else:
+            share = rules.adopted_neighbour_share(
+                self.active_neighbours[potential], self.degree[potential]
+            )
+            adopts, by_word_of_mouth = rules.adoption_events(
+                env.rule,
+                share,
+                np.asarray(env.attractiveness)[self.group[potential]],
+                env.innovation,
+                env.imitation,
+                env.threshold,
+                env.dt,
+                draws.clock[potential],
+                draws.word_of_mouth[potential],
+            )
+            adopters = potential[adopts]
 
         # use
         tally.interactions[:] = self._per_group(active, draws.interactions[active])
@@ -94,15 +104,18 @@ class ArrayUsers:
         new_satisfaction = rules.updated_satisfaction(
             self.satisfaction[active], quality[self.group[active]], env.satisfaction_rate
         )
-        hazard = rules.churn_hazard(
-            new_satisfaction,
-            env.reference_quality,
-            self.tenure[active],
-            env.churn_base_rate,
-            env.churn_sensitivity,
-            env.lock_in,
-            env.lock_in_time,
-        )
+        if env.retention == "risk":  # stay with probability exp(-R_g dt)
+            hazard = np.asarray(env.risk)[self.group[active]]
+        else:
+            hazard = rules.churn_hazard(
+                new_satisfaction,
+                env.reference_quality,
+                self.tenure[active],
+                env.churn_base_rate,
+                env.churn_sensitivity,
+                env.lock_in,
+                env.lock_in_time,
+            )
         churns = rules.fires(hazard, env.dt, draws.clock[active])
         churners = active[churns]
         rejoiners = churned[rules.fires(env.rejoin_rate, env.dt, draws.clock[churned])]
@@ -112,16 +125,17 @@ class ArrayUsers:
         self.tenure[active[~churns]] += 1
         self.state[churners] = CHURNED
         self.state[rejoiners] = POTENTIAL
-        self.state[adopters] = ACTIVE
-        self.tenure[adopters] = 0
-        self.satisfaction[adopters] = quality[self.group[adopters]]
-        self._tell_neighbours(adopters, 1)
+        joiners = np.concatenate([adopters, returning]) if len(returning) else adopters
+        self.state[joiners] = ACTIVE
+        self.tenure[joiners] = 0
+        self.satisfaction[joiners] = quality[self.group[joiners]]
+        self._tell_neighbours(joiners, 1)
         self._tell_neighbours(churners, -1)
 
-        tally.adoptions[:] = self._count(adopters)
+        tally.adoptions[:] = self._count(joiners)
         tally.organic_adoptions = int(np.count_nonzero(by_word_of_mouth))
         tally.churns[:] = self._count(churners)
-        tally.rejoins[:] = self._count(rejoiners)
+        tally.rejoins[:] = self._count(rejoiners) + self._count(returning)
 
     def _tell_neighbours(self, users: np.ndarray, change: int) -> None:
         """Add ``change`` to the active-neighbour count of every neighbour of ``users``."""
