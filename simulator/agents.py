@@ -73,7 +73,6 @@ class User(FixedAgent):
         if self.state is UserState.POTENTIAL:
             self.try_to_adopt()
         elif self.state is UserState.ACTIVE:
-            self.use_product()
             self.consider_churning()
         else:
             self.consider_rejoining()
@@ -103,10 +102,6 @@ class User(FixedAgent):
             self.next_state = UserState.ACTIVE
             self.next_satisfaction = env.quality[self.group]
             model.tally.record_adoption(self.group, bool(by_word_of_mouth))
-
-    def use_product(self) -> None:
-        """Interact with the product; the interactions feed the company's data pipeline."""
-        self.model.tally.interactions[self.group] += self.model.draws.interactions[self.node]
 
     def consider_churning(self) -> None:
         """Update satisfaction from the quality experienced, then maybe leave."""
@@ -151,6 +146,8 @@ class User(FixedAgent):
 
     def apply(self) -> None:
         previous, self.state = self.state, self.next_state
+        if self.state is not previous:
+            self.model.user_state[self.node] = self.state
         if self.state is UserState.ACTIVE:
             self.satisfaction = self.next_satisfaction
             self.tenure = 0 if previous is not UserState.ACTIVE else self.tenure + 1

@@ -85,6 +85,7 @@ class FlywheelModel(mesa.Model):
 
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
+        self._group_index = self.user_group.astype(np.intp)
         self.activity_multiplier = population.activity_multiplier
         self.adjacency = population.adjacency
         """The network as a CSR adjacency matrix (row i = user i's neighbours)."""
@@ -107,11 +108,14 @@ class FlywheelModel(mesa.Model):
         self.counts[UserState.POTENTIAL] -= moved
         self.counts[UserState.ACTIVE] += moved
         if self.engine == "agent":
+            self.user_state = np.zeros(len(self.user_group), dtype=np.int8)
+            """Every user's state, kept current by the agents (model-level draws need it)."""
             self._create_users(adopters)
         else:
             self.users = ArrayUsers(
                 self.adjacency, self.user_group, self.n_groups, adopters, self.company.quality
             )
+            self.user_state = self.users.state
 
         self.arriving: list[bool] = []
         """Agent engine, ``adoption.rule: arrivals``: which users arrive this step."""
@@ -140,6 +144,7 @@ class FlywheelModel(mesa.Model):
         for node in initial_adopters.tolist():
             user = self.users[node]
             user.state = user.next_state = UserState.ACTIVE
+            self.user_state[node] = UserState.ACTIVE
             user.satisfaction = quality[user.group]
             user._tell_neighbours(+1)
 
@@ -162,8 +167,12 @@ class FlywheelModel(mesa.Model):
         self.env = StepEnvironment.build(
             self.params, self.company.quality, self.reference_quality, self.company.risk
         )
-        self.draws = draw_step(self.streams.steps, self.interaction_rate)
+        self.draws = draw_step(
+            self.streams.steps, self.user_state, self._group_index, self.n_groups,
+            self.interaction_rate,
+        )  # fmt: skip
         self.tally = StepTally(self.n_groups)
+        self.tally.interactions[:] = self.draws.interactions
         self._step_users()
         self._update_counts()
         self.pipeline = self.company.collect(self.tally.interactions, self.streams.pipeline)
@@ -178,7 +187,7 @@ class FlywheelModel(mesa.Model):
             return
         draws = self.draws
         if self.env.rule == "arrivals":
-            eligible = self.user_arrays()["state"] != UserState.ACTIVE
+            eligible = self.user_state != UserState.ACTIVE
             arrivals = np.asarray(self.env.arrivals)
             arriving = rules.choose_arrivals(eligible, self.user_group, draws.clock, arrivals)
             self.arriving = arriving.tolist()

@@ -9,7 +9,7 @@ bit-identical results.
 
 Memory per user: 1 (state) + 2 (group) + 4 (tenure) + 4 (active neighbours)
 + 4 (degree) + 8 (satisfaction) + 8 (activity multiplier) + 8 (interaction rate)
-= 39 bytes, plus 3 x 8 bytes of per-step draws and the adjacency's
+= 39 bytes, plus 2 x 8 bytes of per-step draws and the adjacency's
 5 bytes per edge end (int32 index + int8 value).
 """
 
@@ -97,8 +97,7 @@ class ArrayUsers:
             )
             adopters = potential[adopts]
 
-        # use
-        tally.interactions[:] = self._per_group(active, draws.interactions[active])
+        # use: interactions per group are drawn at model level (see draws.py)
 
         # stay: satisfaction follows experienced quality, then churn
         new_satisfaction = rules.updated_satisfaction(
@@ -151,14 +150,6 @@ class ArrayUsers:
 
     def _count(self, users: np.ndarray) -> np.ndarray:
         return np.bincount(self.group[users], minlength=self.n_groups)
-
-    def _per_group(self, users: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Integer sums of ``values`` per group of ``users``.
-
-        Exact (integers below 2**53 in float64), so the summation order is irrelevant.
-        """
-        sums = np.bincount(self.group[users], weights=values, minlength=self.n_groups)
-        return sums.astype(np.int64)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Per-user state, as :meth:`FlywheelModel.user_arrays` returns it."""

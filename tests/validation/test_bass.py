@@ -192,6 +192,10 @@ def recursion_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
     recursion = theory.bass_recursion(P, q, config["dt"], config["steps"])
     rows = np.arange(1, config["steps"] + 1)
     mean, se = mean_and_se(runs["share"][:, rows])
+    # Near saturation every replicate can sit on the same value (all N adopted), so
+    # the sample SE is 0 although the true one is not: floor it at the share's
+    # resolution, one user in N, averaged over the replicates.
+    se = np.maximum(se, 1.0 / (size * np.sqrt(replicates)))
     closed = theory.bass_share(runs["time"][rows], P, q)
     crit = theory.t_critical(ALPHA, replicates, comparisons=len(rows))
     numbers = {
