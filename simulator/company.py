@@ -192,7 +192,7 @@ class Company:
         latency), the most recently trained one goes live and the older ones are
         dropped. With ``reinvestment.ab_test`` the candidate replaces the deployed
         model only if it is better on average over users (the brief's A/B test);
-        otherwise every due model goes live. Returns whether a model went live.
+        otherwise it goes live unconditionally. Returns whether a model went live.
         """
         if step % self.reinvestment.retrain_every == 0:
             params = None

@@ -48,12 +48,13 @@ def check_memory(scenario, engine: str, uses_networkx: bool) -> None:
     need, have = estimated_bytes(scenario, engine, uses_networkx), available_bytes()
     if have is None or need <= 0.9 * have:
         return
-    hint = "use engine: array, " if engine == "agent" else ""
+    options = ["use engine: array"] if engine == "agent" else []
     if scenario.network.kind == "complete":
-        hint += "a sparser network kind, "
+        options.append("choose a sparser network.kind")
+    options.append("lower population.size")
     raise InputError(
         f"population.size: a run of {scenario.population.size:,} users on the {engine} engine "
         f"with network.kind {scenario.network.kind} needs about {need / 2**30:.1f} GiB of "
         f"memory; this machine has {have / 2**30:.1f} GiB available. "
-        f"To fit, {hint}or lower population.size."
+        f"To fit: {'; or '.join(options)}."
     )

@@ -273,8 +273,11 @@ def _check_network_file(path: str, size: int) -> list[tuple[tuple, str, str | No
     except InputError as exc:
         return [(("network", "path"), str(exc).removeprefix("network.path: "), None)]
     if nodes != size:
-        message = f"file has {nodes} nodes but population.size is {size}; set population.size"
-        return [(("network", "path"), message, repr(path))]
+        message = (
+            f"file {path!r} has {nodes} nodes but population.size is {size}; "
+            f"set population.size: {nodes}"
+        )
+        return [(("network", "path"), message, None)]
     return []
 
 

@@ -478,7 +478,7 @@ def morris_indices(
         raise InputError(
             f"Morris analysis: {still.size} steps of the trajectories change no parameter "
             f"(from points {_few(first)} to the next); integer rounding may have merged "
-            "levels. Use a wider range or more levels for integer parameters."
+            "levels. Use a wider range for integer parameters."
         )
     result = morris.analyze(
         problem,

@@ -330,13 +330,18 @@ def _set_text(value: Any) -> str:
 
 
 def rerun_command(results: str | os.PathLike, run_id: int) -> str:
-    """The ``flywheel run`` command line that repeats run ``run_id`` of a results folder."""
+    """The ``flywheel run`` command line that repeats run ``run_id`` of a results folder.
+
+    Its output goes to ``<results>/reruns/<run_id>/``, so it never overwrites a
+    scenario's own results folder.
+    """
     manifest, row = _run_row(results, run_id)
     sets = " ".join(
         f"--set {name}={_set_text(row[name])}" for name in manifest["columns"]["parameters"]
     )
-    scenario = ResultsFolder(results).path / "scenario.yaml"
-    return f"flywheel run {scenario} --seed {row['seed']} {sets}".strip()
+    folder = ResultsFolder(results).path
+    out = folder / "reruns" / str(run_id)
+    return f"flywheel run {folder / 'scenario.yaml'} --seed {row['seed']} {sets} --out {out}"
 
 
 def rerun(results: str | os.PathLike, run_id: int):
