@@ -112,25 +112,8 @@ def build_network(
 ) -> tuple[scipy.sparse.csr_array, nx.Graph | None]:
     """The scenario's network as a CSR adjacency, plus the NetworkX graph when one was built."""
     net, size = scenario.network, scenario.population.size
+    model = {"mean_degree": net.mean_degree, "rewire": net.rewire, "homophily": net.homophily}
     if uses_fast_network(scenario):
-        adjacency = fastnet.build_csr(
-            net.kind,
-            size,
-            mean_degree=net.mean_degree,
-            rewire=net.rewire,
-            homophily=net.homophily,
-            groups=group,
-            rng=rng,
-        )
-        return adjacency, None
-    graph = build_graph(
-        net.kind,
-        size,
-        mean_degree=net.mean_degree,
-        rewire=net.rewire,
-        homophily=net.homophily,
-        groups=group,
-        path=net.path,
-        rng=rng,
-    )
+        return fastnet.build_csr(net.kind, size, **model, groups=group, rng=rng), None
+    graph = build_graph(net.kind, size, **model, groups=group, path=net.path, rng=rng)
     return to_csr(graph), graph
