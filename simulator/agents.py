@@ -3,7 +3,7 @@
 A step is synchronous: every user first ``decide``s from the state at the start
 of the step (nobody sees a neighbour's decision of the same step), then every
 user ``apply``s their decision. Randomness comes from the model's per-step draws
-(``model.draws``), indexed by the user's node, never from the agent itself.
+(``model.user_draws``), indexed by the user's node, never from the agent itself.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class User(FixedAgent):
             env.imitation,
             env.threshold,
             env.dt,
-            model.draws.clock[self.node],
-            model.draws.word_of_mouth[self.node],
+            model.user_draws.clock[self.node],
+            model.user_draws.word_of_mouth[self.node],
         )
         if adopts:
             self.next_state = UserState.ACTIVE
@@ -121,7 +121,7 @@ class User(FixedAgent):
                 env.lock_in,
                 env.lock_in_time,
             )
-        if rules.fires(hazard, env.dt, self.model.draws.clock[self.node]):
+        if rules.fires(hazard, env.dt, self.model.user_draws.clock[self.node]):
             self.next_state = UserState.CHURNED
             self.model.tally.churns[self.group] += 1
 
@@ -138,7 +138,7 @@ class User(FixedAgent):
             self.model.tally.rejoins[self.group] += 1
             self.model.tally.record_adoption(self.group, False)
             return
-        if rules.fires(env.rejoin_rate, env.dt, self.model.draws.clock[self.node]):
+        if rules.fires(env.rejoin_rate, env.dt, self.model.user_draws.clock[self.node]):
             self.next_state = UserState.POTENTIAL
             self.model.tally.rejoins[self.group] += 1
 

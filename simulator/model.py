@@ -18,6 +18,7 @@ from the scenario's seed (see ``draws.py`` and ``streams.py``).
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import mesa
 import networkx as nx
@@ -27,7 +28,7 @@ from mesa.discrete_space import Network
 from . import rules
 from .agents import User, UserState
 from .company import Company, PipelineCounts
-from .draws import StepDraws, draw_step
+from .draws import GroupOrder, StepDraws, draw_step
 from .engine import resolve_engine
 from .engine.array import ArrayUsers
 from .environment import StepEnvironment, StepTally
@@ -85,12 +86,12 @@ class FlywheelModel(mesa.Model):
 
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
-        self._group_index = self.user_group.astype(np.intp)
+        self._groups = GroupOrder.of(self.user_group, self.n_groups)
         self.activity_multiplier = population.activity_multiplier
         self.adjacency = population.adjacency
         """The network as a CSR adjacency matrix (row i = user i's neighbours)."""
         self._graph = population.graph
-        self.interaction_rate = self._interaction_rate()
+        self._set_interaction_rate()
 
         self.company = Company(scenario, self.streams.pipeline)
         self.reference_quality = float(self._market_baseline(0))
@@ -98,6 +99,8 @@ class FlywheelModel(mesa.Model):
         self.tally = StepTally(self.n_groups)
         self.deployed = False
         self.draws: StepDraws | None = None
+        self.user_draws: UserDraws | None = None
+        """Agent engine: this step's per-user clocks as lists indexed by node."""
         self.env: StepEnvironment | None = None
 
         self.counts = np.zeros((3, self.n_groups), dtype=np.int64)
@@ -148,10 +151,11 @@ class FlywheelModel(mesa.Model):
             user.satisfaction = quality[user.group]
             user._tell_neighbours(+1)
 
-    def _interaction_rate(self) -> np.ndarray:
+    def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
         activity = np.array([group.activity for group in self.params.population.groups])
-        return activity[self.user_group] * self.activity_multiplier * self.params.dt
+        self.interaction_rate = activity[self.user_group] * self.activity_multiplier * self.params.dt
+        self._rate_in_order = self.interaction_rate[self._groups.order]
 
     def _market_baseline(self, step: int) -> float:
         baseline = self.params.market.baseline
@@ -168,8 +172,8 @@ class FlywheelModel(mesa.Model):
             self.params, self.company.quality, self.reference_quality, self.company.risk
         )
         self.draws = draw_step(
-            self.streams.steps, self.user_state, self._group_index, self.n_groups,
-            self.interaction_rate,
+            self.streams.steps, self.user_state, self._groups,
+            self._rate_in_order,
         )  # fmt: skip
         self.tally = StepTally(self.n_groups)
         self.tally.interactions[:] = self.draws.interactions
@@ -192,10 +196,9 @@ class FlywheelModel(mesa.Model):
             arriving = rules.choose_arrivals(eligible, self.user_group, draws.clock, arrivals)
             self.arriving = arriving.tolist()
         # Python lists index faster per agent than arrays; the values are the same doubles.
-        self.draws = StepDraws(**{name: getattr(draws, name).tolist() for name in vars(draws)})
+        self.user_draws = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
         self.agents.do("decide")
         self.agents.do("apply")
-        self.draws = draws
 
     def _update_counts(self) -> None:
         tally = self.tally
@@ -208,7 +211,7 @@ class FlywheelModel(mesa.Model):
             if intervention.at == step:
                 self.params = self.params.with_overrides(intervention.set)
                 self.company.update(self.params)
-                self.interaction_rate = self._interaction_rate()
+                self._set_interaction_rate()
 
     # -- per-user state, as arrays in user order (for audits and tests) -------------
 
@@ -230,6 +233,13 @@ class FlywheelModel(mesa.Model):
                 (u.satisfaction for u in users), dtype=float, count=len(users)
             ),
         }
+
+
+class UserDraws(NamedTuple):
+    """A step's per-user draws as Python lists indexed by node (agent engine)."""
+
+    clock: list[float]
+    word_of_mouth: list[float]
 
 
 def _empty_pipeline(n_groups: int) -> PipelineCounts:

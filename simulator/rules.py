@@ -156,10 +156,33 @@ def churn_hazard(
     leave faster when the product satisfies them less than the outside option,
     and slower the longer they have been locked in.
     """
+    factor = lock_in_factor(tenure, lock_in, lock_in_time)
+    return churn_hazard_locked(satisfaction, reference_quality, base_rate, sensitivity, factor)
+
+
+def churn_hazard_locked(
+    satisfaction: ArrayLike,
+    reference_quality: float,
+    base_rate: float,
+    sensitivity: float,
+    lock_in: ArrayLike,
+):
+    """:func:`churn_hazard` with the lock-in factor already computed (``lock_in``).
+
+    The array engine looks the factor up in a table by tenure (see
+    :func:`lock_in_table`) instead of computing an exponential per user.
+    """
     relative = satisfaction - reference_quality
-    return (
-        base_rate * np.exp(-sensitivity * relative) * lock_in_factor(tenure, lock_in, lock_in_time)
-    )
+    return base_rate * np.exp(-sensitivity * relative) * lock_in
+
+
+def lock_in_table(length: int, lock_in: float, lock_in_time: float) -> np.ndarray:
+    """:func:`lock_in_factor` for tenures ``0 .. length - 1``, to index by tenure.
+
+    Elementwise the same arithmetic on the same integers, so ``table[tenure]`` has
+    the bits of ``lock_in_factor(tenure, ...)``.
+    """
+    return lock_in_factor(np.arange(length), lock_in, lock_in_time)
 
 
 def updated_satisfaction(satisfaction: ArrayLike, experienced_quality: ArrayLike, rate: float):
