@@ -199,6 +199,9 @@ def analyze(
 
 def main() -> None:
     """Console-script entry point."""
+    from .resources import tune_allocator
+
+    tune_allocator()  # the command owns its process (see resources.tune_allocator)
     try:
         app()
     except KeyboardInterrupt:

@@ -24,12 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from simulator.errors import InputError
+from simulator.resources import ALLOCATOR_ENV
 
 __all__ = ["ExecutorInfo", "SerialExecutor", "open_executor"]
 
 # Each run is single-threaded NumPy/SciPy work: one BLAS/OpenMP thread per worker
 # process avoids oversubscribing the cores (parallel efficiency).
-_SINGLE_THREAD = {
+_WORKER_ENV = {
     name: "1"
     for name in (
         "OMP_NUM_THREADS",
@@ -37,7 +38,7 @@ _SINGLE_THREAD = {
         "MKL_NUM_THREADS",
         "VECLIB_MAXIMUM_THREADS",
     )
-}
+} | ALLOCATOR_ENV  # and keep per-step temporaries in the heap (resources.tune_allocator)
 
 
 class SerialExecutor(Executor):
@@ -98,7 +99,7 @@ def open_executor(workers: int | None = None, dask: str | None = None) -> Iterat
 def _local_processes(workers: int) -> ExecutorInfo:
     from loky import get_reusable_executor
 
-    executor = get_reusable_executor(max_workers=workers, timeout=60, env=_SINGLE_THREAD)
+    executor = get_reusable_executor(max_workers=workers, timeout=60, env=_WORKER_ENV)
     return ExecutorInfo(executor, workers, "processes", f"with {workers} local worker process(es)")
 
 
@@ -111,7 +112,7 @@ def _dask_local(workers: int) -> Iterator[ExecutorInfo]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        env=_SINGLE_THREAD,
+        env=_WORKER_ENV,
     )
     try:
         with Client(cluster) as client, client.get_executor(pure=False) as executor:
