@@ -218,7 +218,8 @@ class FlywheelModel(mesa.Model):
     def user_arrays(self) -> dict[str, np.ndarray]:
         """Per-user state as arrays indexed by node.
 
-        Keys: ``state``, ``tenure``, ``active_neighbours``, ``satisfaction``.
+        Keys: ``state``, ``tenure``, ``active_neighbours``, ``satisfaction`` (NaN for
+        users who are not active: only an active user has one).
         """
         if self.engine == "array":
             return self.users.arrays()
@@ -230,7 +231,9 @@ class FlywheelModel(mesa.Model):
                 (u.active_neighbours for u in users), dtype=np.int64, count=len(users)
             ),
             "satisfaction": np.fromiter(
-                (u.satisfaction for u in users), dtype=float, count=len(users)
+                (u.satisfaction if u.state is UserState.ACTIVE else np.nan for u in users),
+                dtype=float,
+                count=len(users),
             ),
         }
 
