@@ -154,7 +154,8 @@ class FlywheelModel(mesa.Model):
     def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
         activity = np.array([group.activity for group in self.params.population.groups])
-        self.interaction_rate = activity[self.user_group] * self.activity_multiplier * self.params.dt
+        rate = activity[self.user_group] * self.activity_multiplier
+        self.interaction_rate = rate * self.params.dt
         self._rate_in_order = self.interaction_rate[self._groups.order]
 
     def _market_baseline(self, step: int) -> float:

@@ -85,7 +85,8 @@ def tune_allocator() -> bool:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    settings = zip((_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD), _ALLOCATOR.values())
+    options = (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD)
+    settings = zip(options, _ALLOCATOR.values(), strict=True)
     return all(libc.mallopt(option, value) == 1 for option, value in settings)
 
 

@@ -189,7 +189,7 @@ class Learning(_Section):
 
     kind: Literal["curve", "estimator"] = "curve"
     # estimator learners (see docs/learners.md)
-    estimator: Literal["median", "mean", "gaussian"] = "median"
+    estimator: Literal["median", "mean", "gaussian", "logistic"] = "median"
     objective: Literal["erm", "group_dro"] = "erm"
     alpha_min: Annotated[float, Field(gt=0, le=1)] = 0.3  # group_dro: smallest protected share
     initial_examples: Annotated[int, Field(ge=0)] = 0  # clean examples per group at step 0
@@ -210,7 +210,7 @@ class Learning(_Section):
             message = "is only used by estimator learners (learning.kind: estimator)"
             issues.append((("objective",), message, repr(self.objective)))
         elif self.objective == "group_dro" and self.estimator == "gaussian":
-            message = "group_dro is available for the median and mean estimators"
+            message = "group_dro is available for the median, mean and logistic estimators"
             issues.append((("objective",), message, repr(self.objective)))
         _raise_if(issues)
         return self
@@ -330,6 +330,13 @@ class Scenario(_Section):
                 message = "is only used when adoption.rule is 'arrivals'"
                 issues.append((where, message, repr(group.arrivals)))
         if self.learning.kind == "estimator":
+            if self.learning.estimator == "logistic" and self.data.synthetic_share > 0:
+                message = (
+                    "needs a generative estimator (median, mean or gaussian): a logistic "
+                    "classifier models labels, not the data, so it cannot sample points"
+                )
+                share = repr(self.data.synthetic_share)
+                issues.append((("data", "synthetic_share"), message, share))
             return issues
         only = "is only used by estimator learners (learning.kind: estimator)"
         if self.churn.retention == "risk":

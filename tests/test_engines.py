@@ -82,7 +82,7 @@ def scenarios(draw):
     learning = {"transfer": draw(st.floats(0, 1)), "noise_penalty": draw(st.floats(0, 2))}
     data, retention = {}, "hazard"
     if estimator:
-        fitted = draw(st.sampled_from(["median", "mean", "gaussian"]))
+        fitted = draw(st.sampled_from(["median", "mean", "gaussian", "logistic"]))
         objectives = ["erm"] if fitted == "gaussian" else ["erm", "group_dro"]
         learning |= {
             "kind": "estimator",
@@ -91,7 +91,7 @@ def scenarios(draw):
             "alpha_min": draw(st.floats(0.05, 1)),
             "initial_examples": draw(st.integers(0, 50)),
         }
-        share = draw(st.sampled_from([0.0, 0.3, 1.0]))
+        share = 0.0 if fitted == "logistic" else draw(st.sampled_from([0.0, 0.3, 1.0]))
         data = {
             "synthetic_share": share,
             "policy": draw(st.sampled_from(["accumulate", "replace"])),
