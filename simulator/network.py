@@ -359,3 +359,17 @@ def to_csr(graph: nx.Graph) -> scipy.sparse.csr_array:
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.ones(len(rows), dtype=np.int8)
     return scipy.sparse.csr_array((data, columns[order], indptr), shape=(n, n))
+
+
+def complete_csr(n: int) -> scipy.sparse.csr_array:
+    """The complete graph on ``n`` users as :func:`to_csr` would give it, without NetworkX.
+
+    Row ``i`` holds every ``j != i`` in order. At n = 2,000 (4 million edge ends) this
+    takes milliseconds where ``nx.complete_graph`` and :func:`to_csr` take over a second.
+    """
+    others = np.arange(max(n - 1, 0), dtype=np.int32)
+    # In row i, column position j is user j below the diagonal and user j + 1 from it on.
+    columns = others[None, :] + (others[None, :] >= np.arange(n, dtype=np.int32)[:, None])
+    indptr = (np.arange(n + 1, dtype=np.int64) * max(n - 1, 0)).astype(np.int32)
+    data = np.ones(n * max(n - 1, 0), dtype=np.int8)
+    return scipy.sparse.csr_array((data, columns.ravel(), indptr), shape=(n, n))

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse
 
 from . import fastnet
-from .network import build_graph, to_csr
+from .network import build_graph, complete_csr, to_csr
 from .streams import Streams
 
 FAST_NETWORK_FROM = 50_000
@@ -103,8 +103,14 @@ def initial_population(scenario, streams: Streams) -> InitialPopulation:
 
 
 def uses_fast_network(scenario) -> bool:
-    """Whether the scenario's network is generated as arrays (no NetworkX graph)."""
-    return scenario.population.size >= FAST_NETWORK_FROM and scenario.network.kind in fastnet.KINDS
+    """Whether the scenario's network is generated as arrays (no NetworkX graph).
+
+    Complete graphs always are (they involve no randomness, so nothing differs);
+    the random kinds from ``FAST_NETWORK_FROM`` users.
+    """
+    kind = scenario.network.kind
+    large = scenario.population.size >= FAST_NETWORK_FROM
+    return kind == "complete" or (large and kind in fastnet.KINDS)
 
 
 def build_network(
@@ -113,6 +119,8 @@ def build_network(
     """The scenario's network as a CSR adjacency, plus the NetworkX graph when one was built."""
     net, size = scenario.network, scenario.population.size
     model = {"mean_degree": net.mean_degree, "rewire": net.rewire, "homophily": net.homophily}
+    if net.kind == "complete":
+        return complete_csr(size), None
     if uses_fast_network(scenario):
         return fastnet.build_csr(net.kind, size, **model, groups=group, rng=rng), None
     graph = build_graph(net.kind, size, **model, groups=group, path=net.path, rng=rng)

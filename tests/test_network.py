@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import InputError
-from simulator.network import KINDS, build_graph, realised_mean_degree, to_csr
+from simulator.network import KINDS, build_graph, complete_csr, realised_mean_degree, to_csr
 
 DATA = Path(__file__).parent / "data" / "networks"
 GENERATED = [kind for kind in KINDS if kind != "file"]
@@ -175,6 +175,15 @@ def test_complete_graph():
     graph = build("complete", 50)
     assert_canonical(graph, 50)
     assert graph.number_of_edges() == 50 * 49 // 2
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 50])
+def test_complete_csr_is_the_networkx_complete_graph_array_for_array(n):
+    direct, reference = complete_csr(n), to_csr(nx.complete_graph(n))
+    for part in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(direct, part), getattr(reference, part))
+        assert getattr(direct, part).dtype == getattr(reference, part).dtype, part
+    assert direct.shape == (n, n)
 
 
 # --- bad parameters -----------------------------------------------------------------
