@@ -20,7 +20,7 @@ import math
 import numpy as np
 import scipy.sparse
 
-from simulator.network import _stochastic_block
+from simulator.network import _stochastic_block, check_parameters
 
 KINDS = ("erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block")
 MAX_REDRAW_ROUNDS = 200
@@ -107,16 +107,10 @@ def build_csr(
     .. [5] P. W. Holland, K. B. Laskey and S. Leinhardt, "Stochastic blockmodels:
        first steps", Social Networks 5, 109-137 (1983).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    n = int(n)
-    mean_degree = _number("mean_degree", mean_degree, "> 0", lambda x: x > 0)
-    rewire = _number("rewire", rewire, "in [0, 1]", lambda x: 0 <= x <= 1)
-    homophily = _number("homophily", homophily, "in [0, 1]", lambda x: 0 <= x <= 1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    n, mean_degree, rewire, homophily = check_parameters(
+        KINDS, kind, n, mean_degree, rewire, homophily, rng,
+        error=ValueError, prefix="", size_key="n",
+    )  # fmt: skip
 
     if kind == "erdos_renyi":
         edges = _stochastic_block(n, mean_degree, 0.0, np.zeros(n, dtype=np.int8), rng)
@@ -413,14 +407,3 @@ def _check_groups(groups: np.ndarray | None, n: int) -> np.ndarray:
             f"got dtype {groups.dtype} and shape {groups.shape}"
         )
     return groups
-
-
-def _number(key: str, value: object, rule: str, check) -> float:
-    """Return ``value`` as a float, or raise ValueError stating ``rule`` and the value."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and check(number)):
-        raise ValueError(f"{key} must be a number {rule}, got {value!r}")
-    return number

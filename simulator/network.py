@@ -103,16 +103,9 @@ def build_graph(
     .. [4] P. W. Holland, K. B. Laskey and S. Leinhardt, "Stochastic blockmodels:
        first steps", Social Networks 5, 109-137 (1983).
     """
-    if kind not in KINDS:
-        raise InputError(f"network.kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise InputError(f"population.size must be an integer >= 1, got {n!r}")
-    n = int(n)
-    mean_degree = _number("network.mean_degree", mean_degree, "> 0", lambda x: x > 0)
-    rewire = _number("network.rewire", rewire, "in [0, 1]", lambda x: 0 <= x <= 1)
-    homophily = _number("network.homophily", homophily, "in [0, 1]", lambda x: 0 <= x <= 1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    n, mean_degree, rewire, homophily = check_parameters(
+        KINDS, kind, n, mean_degree, rewire, homophily, rng
+    )
     seed = int(rng.integers(2**63 - 1))
 
     if kind == "complete":
@@ -146,15 +139,45 @@ def build_graph(
     return _canonical(n, _edge_array(graph.edges()))
 
 
-def _number(key: str, value: object, rule: str, check) -> float:
-    """Return ``value`` as a float, or raise InputError stating ``rule`` and the value."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and check(number)):
-        raise InputError(f"{key} must be a number {rule}, got {value!r}")
-    return number
+def check_parameters(
+    kinds: tuple[str, ...],
+    kind: str,
+    n: object,
+    mean_degree: object,
+    rewire: object,
+    homophily: object,
+    rng: object,
+    *,
+    error: type[Exception] = InputError,
+    prefix: str = "network.",
+    size_key: str = "population.size",
+) -> tuple[int, float, float, float]:
+    """Check a graph generator's common parameters; return ``n`` and the three numbers.
+
+    Raises ``error`` naming the key (``prefix`` + name; ``size_key`` for ``n``), the
+    rule and the value given: :class:`InputError` for scenario input (the default),
+    ``ValueError`` for direct calls of :func:`simulator.fastnet.build_csr`.
+    """
+    if kind not in kinds:
+        raise error(f"{prefix}kind must be one of {', '.join(kinds)}; got {kind!r}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise error(f"{size_key} must be an integer >= 1, got {n!r}")
+    numbers = []
+    for name, value, rule, check in (
+        ("mean_degree", mean_degree, "> 0", lambda x: x > 0),
+        ("rewire", rewire, "in [0, 1]", lambda x: 0 <= x <= 1),
+        ("homophily", homophily, "in [0, 1]", lambda x: 0 <= x <= 1),
+    ):
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and check(number)):
+            raise error(f"{prefix}{name} must be a number {rule}, got {value!r}")
+        numbers.append(number)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return int(n), *numbers
 
 
 def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph:

@@ -60,9 +60,9 @@ def activity_multipliers(rng: np.random.Generator, size: int, cv: float) -> np.n
     ``cv = 0`` gives every user exactly their group's mean activity.
     """
     variance = cv * cv
-    if variance == 0:  # also for a cv so small that its square underflows
+    shape = 1.0 / variance if variance else np.inf
+    if not np.isfinite(shape):  # cv = 0, or so small (< ~1e-154) that 1 / cv^2 overflows
         return np.ones(size)
-    shape = 1.0 / variance
     return rng.gamma(shape, 1.0 / shape, size)
 
 

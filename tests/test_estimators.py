@@ -189,13 +189,19 @@ def test_teaching_scenarios_tell_their_story():
                               "fresh": {"data.synthetic_share": 0.5}}.items()
     }  # fmt: skip
     assert spread["replace"] < 0.5 < min(spread["accumulate"], spread["fresh"])
-    share = {
+    share = minority_share_by_objective(small)
+    assert share["erm"] < share["group_dro"]
+
+
+def minority_share_by_objective(overrides: dict) -> dict[str, float]:
+    """bias_dro.yaml under ERM and group DRO: the minority's mean share of active users
+    over the last 20 steps."""
+    return {
         objective: run(ROOT / "scenarios/bias_dro.yaml",
-                       overrides={**small, "learning.objective": objective})
+                       overrides={**overrides, "learning.objective": objective})
         .timeseries["share[minority]"].iloc[-20:].mean()
         for objective in ("erm", "group_dro")
     }  # fmt: skip
-    assert share["erm"] < share["group_dro"]
 
 
 @pytest.mark.parametrize("alpha_min", [0.05, 0.3, 0.7, 0.95])
@@ -275,10 +281,5 @@ def test_bias_dro_tells_the_same_story_with_a_logistic_classifier():
     # bias_dro.yaml's groups are mirrored (data means -0.3 and +0.3): a classifier
     # trained by ERM serves the majority and loses the minority; group DRO keeps it.
     small = {"population.size": 1000, "engine": "array", "learning.estimator": "logistic"}
-    share = {
-        objective: run(ROOT / "scenarios/bias_dro.yaml",
-                       overrides={**small, "learning.objective": objective})
-        .timeseries["share[minority]"].iloc[-20:].mean()
-        for objective in ("erm", "group_dro")
-    }  # fmt: skip
+    share = minority_share_by_objective(small)
     assert share["erm"] < 0.1 < share["group_dro"], share
