@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rules
-from .learners import COLD_START, EstimatorLearner, make_learner
+from .learners import EstimatorLearner, make_learner
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Company:
 
     def _start_estimator(self, scenario) -> None:
         """Generation 0: the cold-start model, fitted to ``initial_examples`` clean points
-        per group drawn from the groups' distributions (none: ``COLD_START``)."""
+        per group drawn from the groups' distributions (none: the learner's cold start)."""
         count = scenario.learning.initial_examples
         self.training = [
             self._draw(self.rng, g, count, 0) if count else np.zeros(0)
@@ -128,7 +128,7 @@ class Company:
     def _fit(self, step: int) -> np.ndarray:
         values = np.concatenate(self.training)
         if len(values) == 0:  # nothing to learn from: keep the deployed model
-            return COLD_START.copy() if self.params is None else self.params.copy()
+            return self.learner.cold_start() if self.params is None else self.params.copy()
         weights = None
         if self.decay < 1.0:  # data ageing: a point's weight halves every half-life
             weights = np.power(self.decay, step - np.concatenate(self.training_born))

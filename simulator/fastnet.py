@@ -107,8 +107,8 @@ def build_csr(
     .. [5] P. W. Holland, K. B. Laskey and S. Leinhardt, "Stochastic blockmodels:
        first steps", Social Networks 5, 109-137 (1983).
     """
-    n, mean_degree, rewire, homophily = check_parameters(
-        KINDS, kind, n, mean_degree, rewire, homophily, rng,
+    n, mean_degree, rewire, homophily, groups = check_parameters(
+        KINDS, kind, n, mean_degree, rewire, homophily, rng, groups,
         error=ValueError, prefix="", size_key="n",
     )  # fmt: skip
 
@@ -116,16 +116,10 @@ def build_csr(
         edges = _stochastic_block(n, mean_degree, 0.0, np.zeros(n, dtype=np.int8), rng)
         return edges_to_csr(n, edges[:, 0], edges[:, 1])
     if kind == "stochastic_block":
-        groups = _check_groups(groups, n)
         edges = _stochastic_block(n, mean_degree, homophily, groups, rng)
         return edges_to_csr(n, edges[:, 0], edges[:, 1])
     if kind == "barabasi_albert":
         return edges_to_csr(n, *barabasi_albert_edges(n, mean_degree, rng))
-    if mean_degree != int(mean_degree) or int(mean_degree) % 2:
-        raise ValueError(
-            "mean_degree must be an even integer for kind 'watts_strogatz' "
-            f"(each user links to k/2 neighbours on each side of the ring), got {mean_degree:g}"
-        )
     return edges_to_csr(n, *watts_strogatz_edges(n, int(mean_degree), rewire, rng))
 
 
@@ -395,15 +389,3 @@ def _complete_edges(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of ``n`` nodes (for degrees beyond reach: small n only)."""
     low, high = np.triu_indices(n, k=1)
     return low.astype(np.int64), high.astype(np.int64)
-
-
-def _check_groups(groups: np.ndarray | None, n: int) -> np.ndarray:
-    if groups is None:
-        raise ValueError("kind 'stochastic_block' needs the users' groups, got None")
-    groups = np.asarray(groups)
-    if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
-        raise ValueError(
-            f"groups must be an integer array of length n = {n}, "
-            f"got dtype {groups.dtype} and shape {groups.shape}"
-        )
-    return groups

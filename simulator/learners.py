@@ -134,14 +134,19 @@ class EstimatorLearner:
 
     # -- fitting -------------------------------------------------------------------
 
+    def cold_start(self) -> np.ndarray:
+        """The parameters of a model that has seen no data: ``COLD_START``, or for the
+        logistic classifier ``(w, 0) = (0, 0)``, a coin flip."""
+        return np.zeros(2) if self.estimator == "logistic" else COLD_START.copy()
+
     def fit(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Parameters ``(location, scale)`` fitted to ``values`` (weights: data ageing).
 
-        An empty training set gives the cold-start parameters ``COLD_START``.
+        An empty training set gives the cold-start parameters (:meth:`cold_start`).
         """
         values = np.asarray(values, dtype=float)
         if len(values) == 0:
-            return COLD_START.copy()
+            return self.cold_start()
         if weights is not None:
             weights = np.asarray(weights, dtype=float) / np.sum(weights)
         if self.estimator == "logistic":

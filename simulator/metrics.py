@@ -173,13 +173,14 @@ def training_set(model) -> int:
 
 
 def model_mean(model) -> float:
-    """The deployed estimator's location (median, mean or Gaussian mean)."""
+    """The deployed estimator's location (median, mean or Gaussian mean); the logistic
+    classifier's weight ``w``."""
     return float(model.company.params[0])
 
 
 def model_spread(model) -> float:
     """The deployed estimator's scale (mean absolute residual for the median, else the
-    standard deviation)."""
+    standard deviation; 0 for the logistic classifier)."""
     return float(model.company.params[1])
 
 

@@ -103,8 +103,8 @@ def build_graph(
     .. [4] P. W. Holland, K. B. Laskey and S. Leinhardt, "Stochastic blockmodels:
        first steps", Social Networks 5, 109-137 (1983).
     """
-    n, mean_degree, rewire, homophily = check_parameters(
-        KINDS, kind, n, mean_degree, rewire, homophily, rng
+    n, mean_degree, rewire, homophily, groups = check_parameters(
+        KINDS, kind, n, mean_degree, rewire, homophily, rng, groups
     )
     seed = int(rng.integers(2**63 - 1))
 
@@ -116,11 +116,6 @@ def build_graph(
     elif kind == "barabasi_albert":
         graph = _barabasi_albert(n, mean_degree, seed)
     elif kind == "watts_strogatz":
-        if mean_degree != int(mean_degree) or int(mean_degree) % 2:
-            raise InputError(
-                "network.mean_degree must be an even integer for network.kind 'watts_strogatz' "
-                f"(each user links to k/2 neighbours on each side of the ring), got {mean_degree:g}"
-            )
         k = int(mean_degree)
         graph = nx.complete_graph(n) if k >= n else nx.watts_strogatz_graph(n, k, rewire, seed)
     elif kind == "stochastic_block":
@@ -147,16 +142,19 @@ def check_parameters(
     rewire: object,
     homophily: object,
     rng: object,
+    groups: object = None,
     *,
     error: type[Exception] = InputError,
     prefix: str = "network.",
     size_key: str = "population.size",
-) -> tuple[int, float, float, float]:
-    """Check a graph generator's common parameters; return ``n`` and the three numbers.
+) -> tuple[int, float, float, float, np.ndarray | None]:
+    """Check a graph generator's parameters; return ``n``, the three numbers and ``groups``.
 
     Raises ``error`` naming the key (``prefix`` + name; ``size_key`` for ``n``), the
     rule and the value given: :class:`InputError` for scenario input (the default),
-    ``ValueError`` for direct calls of :func:`simulator.fastnet.build_csr`.
+    ``ValueError`` for direct calls of :func:`simulator.fastnet.build_csr`. A
+    ``watts_strogatz`` degree must be an even integer; ``stochastic_block`` needs an
+    integer ``groups`` array of length ``n``.
     """
     if kind not in kinds:
         raise error(f"{prefix}kind must be one of {', '.join(kinds)}; got {kind!r}")
@@ -177,7 +175,22 @@ def check_parameters(
         numbers.append(number)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return int(n), *numbers
+    degree = numbers[0]
+    if kind == "watts_strogatz" and (degree != int(degree) or int(degree) % 2):
+        raise error(
+            f"{prefix}mean_degree must be an even integer for {prefix}kind 'watts_strogatz' "
+            f"(each user links to k/2 neighbours on each side of the ring), got {degree:g}"
+        )
+    if kind == "stochastic_block":
+        if groups is None:
+            raise error(f"{prefix}kind 'stochastic_block' needs the users' groups, got None")
+        groups = np.asarray(groups)
+        if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
+            raise error(
+                f"groups must be an integer array of length {size_key} = {n}, "
+                f"got dtype {groups.dtype} and shape {groups.shape}"
+            )
+    return int(n), *numbers, groups
 
 
 def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph:
@@ -197,22 +210,15 @@ def _stochastic_block(
     n: int,
     mean_degree: float,
     homophily: float,
-    groups: np.ndarray | None,
+    groups: np.ndarray,
     sampler: np.random.Generator,
 ) -> np.ndarray:
     """Edges (an E x 2 array) of a stochastic block model whose blocks are the groups.
 
     ``sampler`` is drawn from directly (also by ``simulator.fastnet``, which samples
-    Erdős–Rényi graphs as the one-block case).
+    Erdős–Rényi graphs as the one-block case). ``groups`` was checked by
+    :func:`check_parameters`.
     """
-    if groups is None:
-        raise InputError("network.kind 'stochastic_block' needs the users' groups, got None")
-    groups = np.asarray(groups)
-    if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
-        raise InputError(
-            f"groups must be an integer array of length population.size = {n}, "
-            f"got dtype {groups.dtype} and shape {groups.shape}"
-        )
     blocks = [np.flatnonzero(groups == label) for label in np.unique(groups)]
     sizes = np.array([len(members) for members in blocks], dtype=np.int64)
     pairs_within = int(np.sum(sizes * (sizes - 1) // 2))

@@ -63,6 +63,7 @@ def test_fits_are_the_textbook_estimators():
     assert mean[0] == pytest.approx(3.25) and mean[1] == pytest.approx(np.std(values))
     np.testing.assert_array_equal(learner("gaussian").fit(values), mean)  # MLE, divisor n
     np.testing.assert_array_equal(learner().fit(np.zeros(0)), COLD_START)
+    np.testing.assert_array_equal(learner("logistic").fit(np.zeros(0)), [0.0, 0.0])
     # weights: a weighted median ignores points of negligible weight
     weighted = learner("median").fit(values, np.array([1.0, 1.0, 1.0, 1e-9]))
     assert weighted[0] == 1.0

@@ -394,8 +394,17 @@ def sobol_indices(
         seed=BOOTSTRAP_SEED,
     )
     columns = ["S1", "S1_conf", "ST", "ST_conf"]
-    table = pd.DataFrame({"parameter": names} | {c: np.asarray(result[c]) for c in columns})
-    table.attrs = {"method": "sobol", "outcome": outcome, "confidence": confidence}
+    return _indices_table("sobol", names, result, columns, outcome, confidence)
+
+
+def _indices_table(
+    method: str, names, result, columns: list[str], outcome: str, confidence: float
+) -> pd.DataFrame:
+    """One row per parameter with SALib's ``columns`` of ``result``; attrs name the analysis."""
+    table = pd.DataFrame(
+        {"parameter": list(names)} | {c: np.asarray(result[c], float) for c in columns}
+    )
+    table.attrs = {"method": method, "outcome": outcome, "confidence": confidence}
     return table
 
 
@@ -489,11 +498,7 @@ def morris_indices(
         seed=BOOTSTRAP_SEED,
     )
     columns = ["mu", "mu_star", "sigma", "mu_star_conf"]
-    table = pd.DataFrame(
-        {"parameter": list(result["names"])} | {c: np.asarray(result[c], float) for c in columns}
-    )
-    table.attrs = {"method": "morris", "outcome": outcome, "confidence": confidence}
-    return table
+    return _indices_table("morris", result["names"], result, columns, outcome, confidence)
 
 
 # ---------------------------------------------------------------------------- figures

@@ -116,6 +116,25 @@ def one_step_law(runs: dict, config: dict) -> dict[str, float]:
     }
 
 
+def recursion_deviation(mean: np.ndarray, se: np.ndarray, expected: np.ndarray) -> dict:
+    """How far the replicate means lie from the recursion: at most, and in standard errors."""
+    return {
+        "max_dev_recursion": float(np.max(np.abs(mean - expected))),
+        "max_dev_recursion_in_se": float(np.max(np.abs(mean - expected) / se)),
+        "max_se": float(se.max()),
+    }
+
+
+def one_step_law_failures(numbers: dict, label: str) -> list[str]:
+    """Both one-step-law z-scores must lie within the two-sided normal bound at ALPHA."""
+    z = stats.norm.isf(ALPHA / 2)
+    return [
+        f"{label}: {key} = {numbers[key]:.2f} (|z| > {z:.2f})"
+        for key in ("z_adoptions", "z_word_of_mouth")
+        if not abs(numbers[key]) <= z
+    ]
+
+
 def closed_form_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
     """Compare the replicates with Bass's closed form (and the recursion at the run's dt)."""
     size, dt, replicates = config["size"], config["dt"], config["replicates"]
@@ -147,12 +166,10 @@ def closed_form_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
 
     numbers = {
         "replicates": replicates,
-        "max_dev_recursion": float(np.max(np.abs(mean - recursion[rows]))),
-        "max_dev_recursion_in_se": float(np.max(np.abs(mean - recursion[rows]) / se)),
+        **recursion_deviation(mean, se, recursion[rows]),
         "max_dev_closed_form": float(np.max(np.abs(mean - closed))),
         "discretisation_bias": bias,
         "crit_path": crit_path,
-        "max_se": float(se.max()),
         "max_sd": float(se.max() * np.sqrt(replicates)),
         "half_time": float(half_mean),
         "half_time_se": float(half_se),
@@ -184,11 +201,7 @@ def closed_form_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
     tolerance = abs(peak_recursion - peak_theory) + crit * peak_se
     if not abs(peak_sim - peak_theory) <= tolerance:
         failures.append(f"peak time {peak_sim:.3f} vs {peak_theory:.3f} (tol {tolerance:.3f})")
-    z = stats.norm.isf(ALPHA / 2)
-    for key in ("z_adoptions", "z_word_of_mouth"):
-        if not abs(numbers[key]) <= z:
-            failures.append(f"one-step law: {key} = {numbers[key]:.2f} (|z| > {z:.2f})")
-    return numbers, failures
+    return numbers, failures + one_step_law_failures(numbers, "one-step law")
 
 
 def recursion_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
@@ -206,9 +219,7 @@ def recursion_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
     crit = theory.t_critical(ALPHA, replicates, comparisons=len(rows))
     numbers = {
         "replicates": replicates,
-        "max_dev_recursion": float(np.max(np.abs(mean - recursion[rows]))),
-        "max_dev_recursion_in_se": float(np.max(np.abs(mean - recursion[rows]) / se)),
-        "max_se": float(se.max()),
+        **recursion_deviation(mean, se, recursion[rows]),
         "recursion_vs_closed_form": float(np.max(np.abs(recursion[rows] - closed))),
         "crit": crit,
         **one_step_law(runs, config),
@@ -219,11 +230,7 @@ def recursion_checks(runs: dict, config: dict) -> tuple[dict, list[str]]:
             f"dt = 1: mean share deviates from the recursion by "
             f"{numbers['max_dev_recursion_in_se']:.2f} SE (> {crit:.2f})"
         )
-    z = stats.norm.isf(ALPHA / 2)
-    for key in ("z_adoptions", "z_word_of_mouth"):
-        if not abs(numbers[key]) <= z:
-            failures.append(f"dt = 1 one-step law: {key} = {numbers[key]:.2f} (|z| > {z:.2f})")
-    return numbers, failures
+    return numbers, failures + one_step_law_failures(numbers, "dt = 1 one-step law")
 
 
 def density_checks(half_times: dict[str, np.ndarray]) -> tuple[dict, list[str]]:
