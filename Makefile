@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-slow validate bench bench-sweep lint clean venv
+.PHONY: run test test-slow validate bench bench-sweep lint clean venv golden
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ test-slow: $(STAMP)
 ## validate: the validation suite at full size (writes docs/validation/*.png)
 validate: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "slow or not slow" tests/validation
+
+## golden: regenerate the golden hashes (only when the dynamics are meant to change;
+## commit tests/golden/hashes.json alone, saying why)
+golden: $(STAMP)
+	$(PY) -m tests.golden.regenerate
 
 ## bench: engine speed and memory, 1e3..1e6 users (see benchmarks/README.md)
 bench: $(STAMP)
