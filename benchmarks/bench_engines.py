@@ -36,9 +36,9 @@ def one_case(engine: str, size: int, steps: int) -> dict:
 
     from simulator import load_scenario
     from simulator.model import FlywheelModel
-    from simulator.population import build_network
-    from simulator.resources import tune_allocator
-    from simulator.streams import derive_streams
+    from simulator.world.population import build_network
+    from simulator.world.resources import tune_allocator
+    from simulator.world.streams import derive_streams
 
     tune_allocator()  # as the flywheel command does
     scenario = load_scenario(

@@ -8,12 +8,11 @@ Public API::
     result.timeseries, result.summary, result.model
 """
 
-__version__ = "0.1.0"
-
-from .errors import InputError  # noqa: E402
-from .model import FlywheelModel  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-from .simulation import Result, run  # noqa: E402
+from ._version import __version__
+from .errors import InputError
+from .model import FlywheelModel
+from .scenario import Scenario, ScenarioError, load_scenario
+from .simulation import Result, run
 
 __all__ = [
     "FlywheelModel",

@@ -61,7 +61,6 @@ def run(
     plots: Annotated[bool, typer.Option(help="Draw the plots.")] = True,
 ) -> None:
     """Run SCENARIO and write timeseries, summary, resolved scenario and plots."""
-    from .output import write_results
     from .progress import progress_bar
     from .scenario import load_scenario
     from .simulation import run as run_scenario
@@ -76,7 +75,7 @@ def run(
             result = run_scenario(resolved, progress=advance)
     except InputError as exc:
         _fail(str(exc))
-    write_results(result, out_dir, plots=plots)
+    result.write(out_dir, plots=plots)
     final, summary = result.summary["final"], result.summary
     typer.echo(
         f"{resolved.name}: {final['active_users']} active users, quality {final['quality']:.3f}, "
@@ -110,7 +109,7 @@ def validate(
 @app.command()
 def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flywheel run`.")]):
     """Redraw the plots of a results folder into DIR/plots/."""
-    from .plots import plot_results_dir
+    from .reporting.plots import plot_results_dir
 
     try:
         paths = plot_results_dir(results)
@@ -199,7 +198,7 @@ def analyze(
 
 def main() -> None:
     """Console-script entry point."""
-    from .resources import tune_allocator
+    from .world.resources import tune_allocator
 
     tune_allocator()  # the command owns its process (see resources.tune_allocator)
     try:

@@ -1,46 +1,36 @@
-"""``FlywheelModel``: one AI product, its users on a network, and its data flywheel.
+"""``FlywheelModel``: a thin ``mesa.Model`` that wires the parts of a flywheel together.
 
-One step (one ``dt``, a week by default):
-
-1. interventions scheduled for this step change the scenario;
-2. users decide against the start-of-step state: potential users may **adopt**,
-   active users **use** the product and may **churn**, churned users may rejoin;
-3. every user applies their decision (the step is synchronous);
-4. the company **collects** the step's interactions into training data and
-   **learns**: every ``retrain_every`` steps it retrains, and the new model goes
-   live ``latency`` steps later;
-5. the outside market's baseline model improves; metrics are collected.
-
-All randomness of a step is drawn once, at model level, from streams derived
-from the scenario's seed (see ``draws.py`` and ``streams.py``).
+It builds what exists before step 1 (the seeded streams, the population and its
+network), the firm, the outside option and the user engine, and owns the
+``DataCollector``. What happens in a step is written once, in
+:func:`simulator.engines.step.run_step`; the engine named by the scenario (Mesa
+agents or NumPy arrays) computes only the users' half of it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 import mesa
 import networkx as nx
 import numpy as np
-from mesa.discrete_space import Network
 
-from . import rules
-from .agents import User, UserState
-from .company import Company, PipelineCounts
-from .draws import GroupOrder, StepDraws, draw_step
-from .engine import resolve_engine
-from .engine.array import ArrayUsers
-from .environment import StepEnvironment, StepTally
-from .metrics import model_reporters
-from .population import initial_population, uses_fast_network
-from .resources import check_memory
+from .engines import make_engine, resolve_engine, uses_agents
+from .engines.draws import GroupOrder
+from .engines.step import StepRecord, StepTally, run_step
+from .firm import Firm
+from .firm.pipeline import PipelineCounts
+from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
+from .metrics.reporters import model_reporters
 from .scenario import Scenario, load_scenario
-from .streams import derive_streams
+from .world.market import OutsideOption
+from .world.population import initial_population, uses_fast_network
+from .world.resources import check_memory
+from .world.streams import derive_streams
 
 
 class FlywheelModel(mesa.Model):
-    """The agent engine: every user is a Mesa ``FixedAgent`` on a network cell.
+    """One AI product, its users on a network, and its data flywheel.
 
     Parameters
     ----------
@@ -51,6 +41,9 @@ class FlywheelModel(mesa.Model):
     engine : {"agent", "array", "auto"}, optional
         Defaults to the scenario's ``engine``. ``agent`` makes every user a Mesa
         agent; ``array`` keeps users in NumPy arrays (no agents, same results).
+    mechanisms : tuple of UserMechanism, optional
+        The user-side mechanisms, in decision order (default:
+        :data:`simulator.mechanisms.USER_MECHANISMS`).
 
     Examples
     --------
@@ -66,6 +59,7 @@ class FlywheelModel(mesa.Model):
         *,
         seed: int | None = None,
         engine: str | None = None,
+        mechanisms: tuple[UserMechanism, ...] | None = None,
     ):
         if scenario is None:
             scenario = Scenario()
@@ -73,6 +67,7 @@ class FlywheelModel(mesa.Model):
             scenario = load_scenario(scenario)
         self.seed = scenario.seed if seed is None else int(seed)
         self.engine = resolve_engine(engine or scenario.engine, scenario.population.size)
+        """The engine's name."""
         check_memory(scenario, self.engine, uses_networkx=not uses_fast_network(scenario))
         self.streams = derive_streams(self.seed)
         super().__init__(rng=self.streams.mesa_seed)
@@ -82,48 +77,44 @@ class FlywheelModel(mesa.Model):
         self.initial_params = scenario
         self.group_names = [group.name for group in scenario.population.groups]
         self.n_groups = len(self.group_names)
+        self.mechanisms = USER_MECHANISMS if mechanisms is None else tuple(mechanisms)
         self._interventions = sorted(scenario.interventions, key=lambda iv: iv.at)
 
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
-        self._groups = GroupOrder.of(self.user_group, self.n_groups)
+        self.groups = GroupOrder.of(self.user_group, self.n_groups)
+        """The users listed group by group, for per-group sums."""
         self.activity_multiplier = population.activity_multiplier
         self.adjacency = population.adjacency
         """The network as a CSR adjacency matrix (row i = user i's neighbours)."""
         self._graph = population.graph
         self._set_interaction_rate()
 
-        self.company = Company(scenario, self.streams.pipeline)
-        self.reference_quality = float(self._market_baseline(0))
-        self.pipeline = _empty_pipeline(self.n_groups)
-        self.tally = StepTally(self.n_groups)
-        self.deployed = False
-        self.draws: StepDraws | None = None
-        self.user_draws: UserDraws | None = None
-        """Agent engine: this step's per-user clocks as lists indexed by node."""
-        self.env: StepEnvironment | None = None
+        self.firm = Firm(scenario, self.streams.pipeline)
+        self.firms = [self.firm]
+        """Every firm in the market (one: a scenario without ``firms:``)."""
+        self.outside = OutsideOption.of(scenario)
+        self.reference_quality = self.outside.quality(0)
 
         self.counts = np.zeros((3, self.n_groups), dtype=np.int64)
         """Users per state (rows: POTENTIAL, ACTIVE, CHURNED) and group."""
         np.add.at(self.counts[UserState.POTENTIAL], self.user_group, 1)
-        adopters = population.initial_adopters
-        moved = np.bincount(self.user_group[adopters], minlength=self.n_groups)
+        moved = np.bincount(self.user_group[population.initial_adopters], minlength=self.n_groups)
         self.counts[UserState.POTENTIAL] -= moved
         self.counts[UserState.ACTIVE] += moved
-        if self.engine == "agent":
-            self.user_state = np.zeros(len(self.user_group), dtype=np.int8)
-            """Every user's state, kept current by the agents (model-level draws need it)."""
-            self._create_users(adopters)
-        else:
-            self.users = ArrayUsers(
-                self.adjacency, self.user_group, self.n_groups, adopters, self.company.quality
-            )
-            self.user_state = self.users.state
+        self.user_engine = make_engine(self.engine, self, population, self.firm.quality)
+        """Computes the users' half of each step (``UserEngine`` protocol)."""
 
-        self.arriving: list[bool] = []
-        """Agent engine, ``adoption.rule: arrivals``: which users arrive this step."""
-        reporters = model_reporters(self.group_names, estimator=self.company.estimates)
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.record = StepRecord(
+            step=0, time=0.0, counts=self.counts.copy(), tally=StepTally.empty(self.n_groups),
+            pipeline=PipelineCounts.empty(self.n_groups), firm=self.firm.record(),
+            reference_quality=self.reference_quality, deployed=False,
+        )  # fmt: skip
+        """The latest step's read-only record (what the reporters read)."""
+        reporters = model_reporters(self.group_names, estimator=self.firm.learner.uses_points)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
+        )
         self.datacollector.collect(self)
 
     @property
@@ -133,85 +124,32 @@ class FlywheelModel(mesa.Model):
             self._graph = nx.from_scipy_sparse_array(self.adjacency)
         return self._graph
 
-    # -- construction ----------------------------------------------------------------
-
-    def _create_users(self, initial_adopters: np.ndarray) -> None:
-        self.grid = Network(self.graph, layout=None, random=self.random)
-        self.users = [
-            User(self, self.grid[node], node, int(group))
-            for node, group in enumerate(self.user_group.tolist())
-        ]
-        for user in self.users:
-            user.cache_neighbours()
-        quality = self.company.quality.tolist()
-        for node in initial_adopters.tolist():
-            user = self.users[node]
-            user.state = user.next_state = UserState.ACTIVE
-            self.user_state[node] = UserState.ACTIVE
-            user.satisfaction = quality[user.group]
-            user._tell_neighbours(+1)
+    @property
+    def uses_agents(self) -> bool:
+        """Whether every user is a Mesa agent (``model.agents``)."""
+        return uses_agents(self.engine)
 
     def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
         activity = np.array([group.activity for group in self.params.population.groups])
         rate = activity[self.user_group] * self.activity_multiplier
         self.interaction_rate = rate * self.params.dt
-        self._rate_in_order = self.interaction_rate[self._groups.order]
-
-    def _market_baseline(self, step: int) -> float:
-        baseline = self.params.market.baseline
-        return float(
-            rules.market_baseline(step, baseline.start, baseline.ceiling, baseline.time_constant)
-        )
+        self.rate_in_order = self.interaction_rate[self.groups.order]
 
     # -- one step ----------------------------------------------------------------------
 
     def step(self) -> None:
-        step = self.steps
-        self._apply_interventions(step)
-        self.env = StepEnvironment.build(
-            self.params, self.company.quality, self.reference_quality, self.company.risk
-        )
-        self.draws = draw_step(
-            self.streams.steps, self.user_state, self._groups,
-            self._rate_in_order,
-        )  # fmt: skip
-        self.tally = StepTally(self.n_groups)
-        self.tally.interactions[:] = self.draws.interactions
-        self._step_users()
-        self._update_counts()
-        self.pipeline = self.company.collect(self.tally.interactions, self.streams.pipeline)
-        self.deployed = self.company.learn(step)
-        self.reference_quality = self._market_baseline(step)
+        self.record = run_step(self)
         self.datacollector.collect(self)
 
-    def _step_users(self) -> None:
-        """Decide, then apply, for every user."""
-        if self.engine == "array":
-            self.users.step(self.env, self.draws, self.tally)
-            return
-        draws = self.draws
-        if self.env.rule == "arrivals":
-            eligible = self.user_state != UserState.ACTIVE
-            arrivals = np.asarray(self.env.arrivals)
-            arriving = rules.choose_arrivals(eligible, self.user_group, draws.clock, arrivals)
-            self.arriving = arriving.tolist()
-        # Python lists index faster per agent than arrays; the values are the same doubles.
-        self.user_draws = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
-        self.agents.do("decide")
-        self.agents.do("apply")
-
-    def _update_counts(self) -> None:
-        tally = self.tally
-        self.counts[UserState.POTENTIAL] += tally.rejoins - tally.adoptions
-        self.counts[UserState.ACTIVE] += tally.adoptions - tally.churns
-        self.counts[UserState.CHURNED] += tally.churns - tally.rejoins
-
-    def _apply_interventions(self, step: int) -> None:
+    def apply_interventions(self, step: int) -> None:
+        """Replace the scenario in force by the interventions scheduled for ``step``."""
         for intervention in self._interventions:
             if intervention.at == step:
                 self.params = self.params.with_overrides(intervention.set)
-                self.company.update(self.params)
+                for firm in self.firms:
+                    firm.update(self.params)
+                self.outside = OutsideOption.of(self.params)
                 self._set_interaction_rate()
 
     # -- per-user state, as arrays in user order (for audits and tests) -------------
@@ -222,30 +160,14 @@ class FlywheelModel(mesa.Model):
         Keys: ``state``, ``tenure``, ``active_neighbours``, ``satisfaction`` (NaN for
         users who are not active: only an active user has one).
         """
-        if self.engine == "array":
-            return self.users.arrays()
-        users = self.users
-        return {
-            "state": np.fromiter((u.state for u in users), dtype=np.int8, count=len(users)),
-            "tenure": np.fromiter((u.tenure for u in users), dtype=np.int64, count=len(users)),
-            "active_neighbours": np.fromiter(
-                (u.active_neighbours for u in users), dtype=np.int64, count=len(users)
-            ),
-            "satisfaction": np.fromiter(
-                (u.satisfaction if u.state is UserState.ACTIVE else np.nan for u in users),
-                dtype=float,
-                count=len(users),
-            ),
-        }
+        return self.user_engine.user_arrays()
 
 
-class UserDraws(NamedTuple):
-    """A step's per-user draws as Python lists indexed by node (agent engine)."""
+def _on_record(reporter):
+    """A DataCollector reporter (a function of the model) from one of the step record."""
 
-    clock: list[float]
-    word_of_mouth: list[float]
+    def report(model: FlywheelModel):
+        return reporter(model.record)
 
-
-def _empty_pipeline(n_groups: int) -> PipelineCounts:
-    zeros = np.zeros(n_groups, dtype=np.int64)
-    return PipelineCounts(zeros, zeros, zeros, zeros, zeros)
+    report.__name__ = getattr(reporter, "__name__", "reporter")
+    return report

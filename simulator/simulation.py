@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time as clock
 from collections.abc import Callable, Mapping
@@ -10,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, metrics
+from . import metrics
+from ._version import __version__
 from .model import FlywheelModel
 from .scenario import Scenario, load_scenario
 
@@ -27,6 +29,14 @@ class Result:
     """Final metrics, flywheel health, defensibility, takeoff, runtime."""
     model: FlywheelModel
     """The Mesa model after the run."""
+
+    def write(self, out_dir: str | os.PathLike, *, plots: bool = True) -> list:
+        """Write the results folder (as ``flywheel run`` does) and return the paths written:
+        ``timeseries.csv``, ``timeseries.parquet``, ``summary.json``, ``scenario.yaml`` and,
+        unless ``plots=False``, ``plots/*.png|svg``."""
+        from .reporting.folder import write_results
+
+        return write_results(self, out_dir, plots=plots)
 
 
 def run(
@@ -81,25 +91,40 @@ def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) 
     scenario = model.initial_params
     size = scenario.population.size
     final = {column: _plain(timeseries[column].iloc[-1]) for column in timeseries.columns}
-    return {
-        "scenario": scenario.name,
-        "seed": model.seed,
-        "engine": engine,
-        "steps": scenario.steps,
-        "population": size,
-        "final": final,
-        "flywheel_health": metrics.flywheel_health(timeseries),
-        "defensibility": metrics.defensibility(model),
-        "takeoff_step": metrics.takeoff_step(timeseries),
-        "half_adoption_step": metrics.half_adoption_step(timeseries, size),
-        "peak_active_users": int(timeseries["active_users"].max()),
-        "runtime_s": runtime,
-        "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,
-        "package_version": __version__,
-    }
+    return strict_json(
+        {
+            "scenario": scenario.name,
+            "seed": model.seed,
+            "engine": engine,
+            "steps": scenario.steps,
+            "population": size,
+            "final": final,
+            "flywheel_health": metrics.flywheel_health(timeseries),
+            "defensibility": metrics.defensibility(model.record, model.user_arrays(), model.params),
+            "takeoff_step": metrics.takeoff_step(timeseries),
+            "half_adoption_step": metrics.half_adoption_step(timeseries, size),
+            "peak_active_users": int(timeseries["active_users"].max()),
+            "runtime_s": runtime,
+            "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,
+            "package_version": __version__,
+        }
+    )
 
 
 def _plain(value: Any) -> Any:
-    """A NumPy scalar as a JSON-ready Python value (NaN becomes None)."""
-    value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and value != value else value
+    """A NumPy scalar as a JSON-ready Python value."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None, recursively.
+
+    JSON has no NaN or infinity; ``summary.json`` writes an undefined number as null.
+    """
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import FlywheelModel, load_scenario, run
-from simulator.engine import AUTO_ARRAY_FROM, resolve_engine
+from simulator.engines import AUTO_ARRAY_FROM, resolve_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

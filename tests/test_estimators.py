@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario, run
-from simulator.company import Company
-from simulator.learners import (
+from simulator.firm import Firm
+from simulator.firm.learners.estimators import (
     COLD_START,
     EstimatorLearner,
     dro_constant,
     dro_risk,
     logistic_excess_risk,
+    quality_from_risk,
 )
-from simulator.rules import choose_arrivals, quality_from_risk
+from simulator.mechanisms.arrivals import choose_arrivals
 from simulator.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,25 +58,25 @@ def test_closed_form_risks_match_monte_carlo(estimator):
 
 def test_fits_are_the_textbook_estimators():
     values = np.array([0.0, 1.0, 2.0, 10.0])
-    median = learner("median").fit(values)
+    median = learner("median").fit_params(values)
     assert median[0] == 1.5 and median[1] == pytest.approx(np.mean(np.abs(values - 1.5)))
-    mean = learner("mean").fit(values)
+    mean = learner("mean").fit_params(values)
     assert mean[0] == pytest.approx(3.25) and mean[1] == pytest.approx(np.std(values))
-    np.testing.assert_array_equal(learner("gaussian").fit(values), mean)  # MLE, divisor n
-    np.testing.assert_array_equal(learner().fit(np.zeros(0)), COLD_START)
-    np.testing.assert_array_equal(learner("logistic").fit(np.zeros(0)), [0.0, 0.0])
+    np.testing.assert_array_equal(learner("gaussian").fit_params(values), mean)  # MLE, divisor n
+    np.testing.assert_array_equal(learner().fit_params(np.zeros(0)), COLD_START)
+    np.testing.assert_array_equal(learner("logistic").fit_params(np.zeros(0)), [0.0, 0.0])
     # weights: a weighted median ignores points of negligible weight
-    weighted = learner("median").fit(values, np.array([1.0, 1.0, 1.0, 1e-9]))
+    weighted = learner("median").fit_params(values, np.array([1.0, 1.0, 1.0, 1e-9]))
     assert weighted[0] == 1.0
 
 
 def test_dro_protects_the_minority_cluster_and_reduces_to_erm_at_alpha_one():
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.normal(-1, 0.2, 900), rng.normal(1, 0.2, 100)])
-    erm = learner("median").fit(values)[0]
-    dro = learner("median", "group_dro", 0.1).fit(values)[0]
+    erm = learner("median").fit_params(values)[0]
+    dro = learner("median", "group_dro", 0.1).fit_params(values)[0]
     assert erm < -0.8 and abs(dro) < 0.2  # DRO balances the two clusters' losses
-    assert learner("median", "group_dro", 1.0).fit(values)[0] == erm
+    assert learner("median", "group_dro", 1.0).fit_params(values)[0] == erm
     # C = 1 at alpha_min = 1: the robust risk of any losses is their mean
     losses = rng.exponential(size=500)
     assert dro_constant(1.0) == 1.0
@@ -99,18 +100,21 @@ def test_arrivals_take_the_smallest_clocks_of_each_group_ties_by_index():
 def test_generations_replace_or_accumulate_with_synthetic_share():
     scenario = estimator_scenario(**{"data.batch_size": 40, "data.synthetic_share": 0.25,
                                      "data.policy": "replace"})  # fmt: skip
-    company = Company(scenario, np.random.default_rng(0))
-    assert [len(t) for t in company.training] == [50, 50]
+    company = Firm(scenario, np.random.default_rng(0))
+    assert [len(t) for t in company.store.points.training] == [50, 50]
     company.collect(np.array([1000, 0]), np.random.default_rng(1))
     company.learn(4)
     # group a: 10 synthetic + 30 of its fresh real points; group b: no fresh data
-    assert [len(t) for t in company.training] == [40, 10]
-    assert company.synthetic.tolist() == [10, 10]
+    assert [len(t) for t in company.store.points.training] == [40, 10]
+    assert company.store.points.synthetic.tolist() == [10, 10]
     scenario = scenario.with_overrides({"data.policy": "accumulate"})
-    company = Company(scenario, np.random.default_rng(0))
+    company = Firm(scenario, np.random.default_rng(0))
     company.learn(4)
     company.learn(8)
-    assert [len(t) for t in company.training] == [70, 70]  # 50 initial + 2 x 10 synthetic
+    assert [len(t) for t in company.store.points.training] == [
+        70,
+        70,
+    ]  # 50 initial + 2 x 10 synthetic
 
 
 def test_label_noise_flips_the_sign_of_a_signal():
@@ -118,10 +122,10 @@ def test_label_noise_flips_the_sign_of_a_signal():
         "population.groups.a.label_noise": 1.0, "learning.initial_examples": 0,
         "data.policy": "replace", "data.filter_false_accept": 1.0,
         "reinvestment.ab_test": False, "reinvestment.latency": 0})  # fmt: skip
-    company = Company(scenario, np.random.default_rng(0))
+    company = Firm(scenario, np.random.default_rng(0))
     company.collect(np.array([100_000, 0]), np.random.default_rng(0))
     company.learn(4)
-    assert company.params[0] == pytest.approx(1.0, abs=0.02)  # -(-1)
+    assert company.deployed.params[0] == pytest.approx(1.0, abs=0.02)  # -(-1)
 
 
 def test_an_intervention_on_the_data_distribution_moves_the_risk_at_once():
@@ -233,7 +237,7 @@ def test_logistic_fit_is_scikit_learns_logistic_regression(aged):
     values = np.concatenate([rng.normal(0.8, 0.6, 600), -rng.normal(0.8, 0.6, 60),
                              rng.normal(-0.5, 0.4, 300)])  # fmt: skip
     weights = rng.uniform(0.1, 1.0, len(values)) if aged else None
-    fitted = learner("logistic").fit(values, weights)
+    fitted = learner("logistic").fit_params(values, weights)
     x, y = labelled(values, rng)
     # C = 1, no intercept; sample weights n p_i give sum_i n p_i l_i + w^2 / 2, our
     # objective times n (weights are normalised inside fit).
@@ -270,11 +274,11 @@ def test_logistic_dro_serves_mirrored_groups_equally():
     rng = np.random.default_rng(5)
     values = np.concatenate([rng.normal(1, 0.3, 800), rng.normal(-1, 0.3, 200)])
     mirrored = learner("logistic", means=(1.0, -1.0), spreads=(0.3, 0.3))
-    erm = mirrored.fit(values)
+    erm = mirrored.fit_params(values)
     risk = mirrored.risk(erm)
     assert erm[0] > 1 and risk[1] > 4 * risk[0]
     dro = learner("logistic", "group_dro", 0.2, means=(1.0, -1.0), spreads=(0.3, 0.3))
-    robust = dro.risk(dro.fit(values))
+    robust = dro.risk(dro.fit_params(values))
     assert robust[1] < risk[1] / 2 and robust[0] == pytest.approx(robust[1], rel=0.05)
 
 

@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse
 import scipy.stats
 
-from simulator.fastnet import (
+from simulator.world.network.csr import (
     KINDS,
     _resolve,
     _slot_values,
@@ -24,7 +24,7 @@ from simulator.fastnet import (
     build_csr,
     edges_to_csr,
 )
-from simulator.network import build_graph, to_csr
+from simulator.world.network.graphs import build_graph, to_csr
 
 N = 5000
 SEEDS = [0, 1, 2]

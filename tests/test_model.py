@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from simulator import FlywheelModel, Scenario, load_scenario, run
-from simulator.agents import UserState
+from simulator.mechanisms import UserState
 
 SEEDS = [1, 2, 3, 4]
 SMALL = {"population.size": 2000, "steps": 104}
@@ -42,10 +42,10 @@ def test_model_runs_with_no_arguments():
 def test_users_are_fixed_agents_on_a_network_without_layout():
     model = FlywheelModel(Scenario().with_overrides({"population.size": 300}))
     assert len(model.agents) == 300
-    user = model.users[17]
+    user = model.user_engine.users[17]
     assert user.cell.coordinate == 17
     assert {n.node for n in user.neighbours} == set(model.graph.neighbors(17))
-    assert all(cell._position is None for cell in model.grid.all_cells)  # layout=None
+    assert all(cell._position is None for cell in model.user_engine.grid.all_cells)  # layout=None
 
 
 def test_model_is_garbage_collected():

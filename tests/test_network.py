@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import InputError
-from simulator.network import KINDS, build_graph, complete_csr, realised_mean_degree, to_csr
+from simulator.world.network import KINDS, build_graph, complete_csr, realised_mean_degree, to_csr
 
 DATA = Path(__file__).parent / "data" / "networks"
 GENERATED = [kind for kind in KINDS if kind != "file"]
@@ -307,14 +307,14 @@ def test_to_csr_follows_node_order_of_any_graph():
 
 
 def test_triangle_pair_numbering_is_exact_for_huge_blocks():
-    from simulator.network import _triangle_pair
+    from simulator.world.network.graphs import triangle_pair
 
     small = np.arange(10)
-    assert np.column_stack(_triangle_pair(small)).tolist() == [
+    assert np.column_stack(triangle_pair(small)).tolist() == [
         [1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [3, 2], [4, 0], [4, 1], [4, 2], [4, 3]
     ]  # fmt: skip
     rows = np.array([10**8, 3 * 10**8 + 7, 10**9 + 9, 2**31 - 1], dtype=np.int64)
     starts = rows * (rows - 1) // 2  # first pair of each row, and the last of the row before
-    row, column = _triangle_pair(np.concatenate([starts, starts - 1]))
+    row, column = triangle_pair(np.concatenate([starts, starts - 1]))
     assert row.tolist() == rows.tolist() + (rows - 1).tolist()
     assert column.tolist() == [0] * 4 + (rows - 2).tolist()

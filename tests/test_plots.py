@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from simulator import plots
 from simulator.errors import InputError
+from simulator.reporting import plots
 
 STEMS = ["users", "quality", "training_data", "flywheel_health"]
 HEALTH = ["data_growth_rate", "model_improvement_rate", "user_growth_rate", "data_per_user"]

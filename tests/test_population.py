@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import run
-from simulator.population import activity_multipliers
+from simulator.world.population import activity_multipliers
 
 
 @pytest.mark.parametrize("cv", [0.0, 5.2e-158, 1e-150])

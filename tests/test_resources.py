@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from simulator.resources import ALLOCATOR_ENV, tune_allocator
+from simulator.world.resources import ALLOCATOR_ENV, tune_allocator
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 

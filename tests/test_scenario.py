@@ -44,11 +44,10 @@ def test_reference_file_is_the_default_scenario():
     assert validate_file(REFERENCE) == []
 
 
-def test_reference_copy_is_up_to_date():
-    shared = Path(__file__).parents[2] / "shared" / "scenario-reference.yaml"
-    if not shared.exists():
-        pytest.skip("shared reference not available")
-    assert shared.read_text(encoding="utf-8") == REFERENCE.read_text(encoding="utf-8")
+def test_baseline_file_is_the_default_scenario():
+    """scenarios/baseline.yaml documents every default: it must load to ``Scenario()``."""
+    baseline = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
+    assert load_scenario(baseline) == Scenario()
 
 
 def test_every_reference_key_is_a_scenario_key():

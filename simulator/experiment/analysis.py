@@ -15,7 +15,7 @@ noise of the stochastic simulation), then analyses the point means:
 - :func:`sobol_indices` and :func:`morris_indices`: global sensitivity indices of
   the point means (SALib), for Sobol and Morris designs;
 - :func:`phase_diagram`, :func:`outcome_lines`, :func:`outcome_scatter` and
-  :func:`sensitivity_bars`: slide-ready figures in the style of :mod:`simulator.plots`;
+  :func:`sensitivity_bars`: slide-ready figures in the style of :mod:`simulator.reporting.plots`;
 - :func:`analyze`: all of it for one folder (the ``flywheel analyze`` command).
 
 Failed runs (``status != "ok"``) never enter a mean; they are counted per point.
@@ -41,7 +41,7 @@ from matplotlib.patheffects import withStroke
 from scipy import stats
 
 from ..errors import InputError
-from ..plots import (
+from ..reporting.plots import (
     BLACK,
     BLUE,
     DPI,
@@ -49,9 +49,9 @@ from ..plots import (
     ORANGE,
     PALETTE,
     STYLE,
-    _figure,
-    _legend,
-    _styled,
+    legend_below,
+    new_figure,
+    styled,
 )
 
 #: Outcome column that holds the step the flywheel took off (null: it never did).
@@ -523,7 +523,7 @@ def _one_row_per(summary: pd.DataFrame, keys: list[str]) -> None:
         )
 
 
-@_styled
+@styled
 def phase_diagram(
     summary: pd.DataFrame,
     x: str,
@@ -565,7 +565,7 @@ def phase_diagram(
     _one_row_per(summary, [x, y])
     grid = summary.pivot(index=y, columns=x, values="mean").sort_index().sort_index(axis=1)
     xs, ys, values = grid.columns.to_numpy(), grid.index.to_numpy(), grid.to_numpy(dtype=float)
-    fig, (ax,) = _figure(_title(f"Phase diagram: {outcome}"), None, figsize=(10.0, 7.5))
+    fig, (ax,) = new_figure(_title(f"Phase diagram: {outcome}"), None, figsize=(10.0, 7.5))
     finite = values[np.isfinite(values)]
     low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     if low < 0 < high:  # signed outcome (a moat): diverging colours, white at 0
@@ -616,11 +616,11 @@ def phase_diagram(
     ax.set_title(f"mean over replicates per cell\n{note}", fontsize=13, color="#444444")
     if drawn:
         handle = Line2D([], [], color=BLACK, linewidth=4.0, path_effects=[_HALO])
-        _legend(ax, [(handle, text)], ncol=1)
+        legend_below(ax, [(handle, text)], ncol=1)
     return fig
 
 
-@_styled
+@styled
 def outcome_lines(summary: pd.DataFrame, x: str, outcome: str, by: str | None = None) -> Figure:
     """The replicate-mean outcome against one parameter, one line per value of another.
 
@@ -646,7 +646,7 @@ def outcome_lines(summary: pd.DataFrame, x: str, outcome: str, by: str | None = 
     keys = [x] if by is None else [x, by]
     _one_row_per(summary, keys)
     confidence = summary.attrs.get("confidence", 0.95)
-    fig, (ax,) = _figure(_title(f"{outcome} vs {x}"), None)
+    fig, (ax,) = new_figure(_title(f"{outcome} vs {x}"), None)
     groups = [(None, summary)] if by is None else list(summary.groupby(by, sort=True))
     for i, (value, rows) in enumerate(groups):
         rows = rows.sort_values(x)
@@ -661,12 +661,12 @@ def outcome_lines(summary: pd.DataFrame, x: str, outcome: str, by: str | None = 
         color="#444444",
     )
     if by is not None:  # the legend's title names the parameter, entries its values
-        _legend(ax, ncol=min(len(groups), 6))
+        legend_below(ax, ncol=min(len(groups), 6))
         ax.get_legend().set_title(label(by), prop={"size": 14})
     return fig
 
 
-@_styled
+@styled
 def outcome_scatter(summary: pd.DataFrame, parameters: list[str], outcome: str) -> Figure:
     """The replicate-mean outcome of every design point against each sampled parameter.
 
@@ -691,7 +691,7 @@ def outcome_scatter(summary: pd.DataFrame, parameters: list[str], outcome: str) 
     rows = math.ceil(len(parameters) / columns)
     size = (4.6 * columns + 1.0, 4.2 * rows + 1.4)
     title = _title(f"{outcome} over the sampled parameters", 20 * columns + 12)
-    fig, axes = _figure(title, None, (rows, columns), size)
+    fig, axes = new_figure(title, None, (rows, columns), size)
     alpha = float(np.clip(30 / math.sqrt(max(len(summary), 1)), 0.1, 0.9))
     for i, (ax, parameter) in enumerate(zip(axes, parameters, strict=False)):
         ax.scatter(summary[parameter], summary["mean"], s=14, color=BLUE, alpha=alpha, lw=0)
@@ -703,7 +703,7 @@ def outcome_scatter(summary: pd.DataFrame, parameters: list[str], outcome: str) 
     return fig
 
 
-@_styled
+@styled
 def sensitivity_bars(indices: pd.DataFrame, outcome: str) -> Figure:
     """Sensitivity indices as horizontal bars, most influential parameter on top.
 
@@ -735,7 +735,7 @@ def sensitivity_bars(indices: pd.DataFrame, outcome: str) -> Figure:
     confidence = indices.attrs.get("confidence", 0.95)
     height = max(4.5, 1.0 + 0.9 * len(table)) + 1.6
     title = _title(f"Sensitivity of {outcome}: {method}")
-    fig, (ax,) = _figure(title, None, figsize=(10.0, height))
+    fig, (ax,) = new_figure(title, None, figsize=(10.0, height))
     rows = np.arange(len(table))
     for i, (column, error, name) in enumerate(bars):
         err = table[error].to_numpy(float) if error else None
@@ -755,7 +755,7 @@ def sensitivity_bars(indices: pd.DataFrame, outcome: str) -> Figure:
     ax.axvline(0, color=BLACK, linewidth=1.2)
     ax.grid(axis="y", visible=False)
     ax.set_title(f"error bars: {confidence:.0%} bootstrap interval", fontsize=14, color="#444444")
-    _legend(ax, ncol=2)
+    legend_below(ax, ncol=2)
     return fig
 
 

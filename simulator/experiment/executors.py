@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from simulator.errors import InputError
-from simulator.resources import ALLOCATOR_ENV
+from simulator.world.resources import ALLOCATOR_ENV
 
 __all__ = ["ExecutorInfo", "SerialExecutor", "open_executor"]
 

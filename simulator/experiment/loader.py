@@ -23,7 +23,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from simulator import __version__
+from simulator._version import __version__
 from simulator.scenario import (
     Problem,
     Scenario,

@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulator import __version__
+from simulator._version import __version__
 from simulator.errors import InputError
 
 from .loader import Experiment

@@ -124,14 +124,12 @@ def summary_hash(text: str) -> str:
 
 def run_hashes(case: Case, engine: str, seed: int) -> dict[str, str]:
     """Run one case the way ``flywheel run --no-plots`` does and hash its files."""
-    from simulator.output import write_results
-    from simulator.scenario import load_scenario
-    from simulator.simulation import run
+    from simulator import load_scenario, run
 
     overrides = {"population.size": GOLDEN_SIZE, **case.overrides, "seed": seed, "engine": engine}
     result = run(load_scenario(case.path, overrides=overrides))
     with tempfile.TemporaryDirectory() as folder:
-        write_results(result, folder, plots=False)
+        result.write(folder, plots=False)
         out = Path(folder)
         return {
             "timeseries.csv": sha256((out / "timeseries.csv").read_bytes()),

@@ -31,6 +31,7 @@ def test_golden_sweep():
 def test_engines_share_every_timeseries_hash():
     for name, hashes in HASHES.items():
         if "/agent/" in name:
-            assert hashes["timeseries.csv"] == HASHES[name.replace("/agent/", "/array/")][
-                "timeseries.csv"
-            ], name
+            assert (
+                hashes["timeseries.csv"]
+                == HASHES[name.replace("/agent/", "/array/")]["timeseries.csv"]
+            ), name

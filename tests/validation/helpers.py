@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from simulator.model import FlywheelModel
-from simulator.plots import DPI, STYLE
+from simulator.reporting.plots import DPI, STYLE
 from simulator.scenario import load_scenario
 from simulator.simulation import run
 
@@ -82,9 +82,9 @@ def cascade_run(case: str, overrides: dict[str, Any], seed: int) -> tuple[float,
     while taken < scenario.steps:
         model.step()
         taken += 1
-        if model.tally.adoptions.sum() == 0:
+        if model.record.tally.adoptions.sum() == 0:
             break
-    finished = int(model.tally.adoptions.sum()) == 0
+    finished = int(model.record.tally.adoptions.sum()) == 0
     size = scenario.population.size
     adopted = (size - int(model.counts[0].sum())) / size
     return adopted, taken, finished

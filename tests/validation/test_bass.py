@@ -27,7 +27,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.plots import BLACK, BLUE, LINESTYLES, ORANGE, PALETTE, SKY, STYLE, VERMILLION
+from simulator.reporting.plots import (
+    BLACK,
+    BLUE,
+    LINESTYLES,
+    ORANGE,
+    PALETTE,
+    SKY,
+    STYLE,
+    VERMILLION,
+)
 
 from . import theory
 from .helpers import (

@@ -37,7 +37,7 @@ import pytest
 from scipy import optimize, stats
 from scipy.special import ndtr
 
-from simulator.plots import PALETTE, STYLE
+from simulator.reporting.plots import PALETTE, STYLE
 from simulator.simulation import run
 
 from .helpers import SCENARIOS, comparison_figure, mean_and_se, replicate, save_plot

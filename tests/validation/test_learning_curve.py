@@ -21,7 +21,7 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 
-from simulator.plots import LINESTYLES, PALETTE, STYLE
+from simulator.reporting.plots import LINESTYLES, PALETTE, STYLE
 from simulator.simulation import run
 
 from . import theory

@@ -47,7 +47,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from simulator.plots import PALETTE, STYLE
+from simulator.reporting.plots import PALETTE, STYLE
 from simulator.simulation import run
 
 from .helpers import SCENARIOS, comparison_figure, mean_and_se, replicate, save_plot

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.plots import BLACK, BLUE, GREEN, STYLE, VERMILLION
+from simulator.reporting.plots import BLACK, BLUE, GREEN, STYLE, VERMILLION
 
 from . import theory
 from .helpers import cascade_run, comparison_figure, mean_and_se, replicate, save_plot

@@ -6,7 +6,7 @@ import ctypes
 import os
 import platform
 
-from .errors import InputError
+from simulator.errors import InputError
 
 # Measured on the baseline (benchmarks/README.md), rounded up: bytes per user and
 # per edge end (each edge is stored twice in an adjacency).

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .errors import InputError
+from ..errors import InputError
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, YELLOW, BLACK = "#CC79A7", "#56B4E9", "#F0E442", "#000000"
@@ -48,7 +48,7 @@ _THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
 _SHORT = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
 
 
-def _styled(function: Callable[..., Figure]) -> Callable[..., Figure]:
+def styled(function: Callable[..., Figure]) -> Callable[..., Figure]:
     """Build the figure inside a temporary rc context (restored afterwards: no global leak)."""
 
     @wraps(function)
@@ -59,7 +59,7 @@ def _styled(function: Callable[..., Figure]) -> Callable[..., Figure]:
     return wrapper
 
 
-def _figure(
+def new_figure(
     title: str,
     summary: Mapping[str, Any] | None,
     shape: tuple[int, int] = (1, 1),
@@ -112,7 +112,7 @@ def _groups(ts: pd.DataFrame, metric: str) -> list[str]:
     return [m.group(1) for column in ts.columns if (m := pattern.match(str(column)))]
 
 
-def _legend(ax: Axes, handles: list | None = None, ncol: int = 3) -> None:
+def legend_below(ax: Axes, handles: list | None = None, ncol: int = 3) -> None:
     """Legend under the axes, outside the data, so it never hides a line."""
     handles, labels = (
         ax.get_legend_handles_labels() if handles is None else zip(*handles, strict=True)
@@ -126,7 +126,7 @@ def _marker(ax: Axes, week: float, text: str, color: str, height: float) -> None
     ax.annotate(text, (week, height), (6, 0), color=color, bbox=_BOX | {"ec": "none"}, **_AT_TOP)
 
 
-@_styled
+@styled
 def users_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     """Potential, active and churned users over time, with takeoff and half adoption marked.
 
@@ -143,7 +143,7 @@ def users_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    fig, (ax,) = _figure("Users: adoption and churn", summary)
+    fig, (ax,) = new_figure("Users: adoption and churn", summary)
     weeks = _weeks(ts)
     for column, color, style in [
         ("potential_users", ORANGE, "--"),
@@ -162,11 +162,11 @@ def users_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     if half is not None:
         below = 0.91 if takeoff is not None else 0.99
         _marker(ax, half, f"half adopted: week {half:g}", PURPLE, below)
-    _legend(ax)
+    legend_below(ax)
     return fig
 
 
-@_styled
+@styled
 def quality_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     """Model quality (overall and per group) against the market baseline, moat shaded.
 
@@ -175,7 +175,7 @@ def quality_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     Groups get their own line when there are two or more. Arguments as in
     :func:`users_figure`.
     """
-    fig, (ax,) = _figure("Model quality vs the market", summary)
+    fig, (ax,) = new_figure("Model quality vs the market", summary)
     weeks = _weeks(ts).to_numpy()
     quality = ts["quality"].to_numpy(dtype=float)
     baseline = ts["baseline_quality"].to_numpy(dtype=float)
@@ -220,11 +220,11 @@ def quality_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
         fontweight="bold",
         color=GREEN if moat >= 0 else VERMILLION,
     )
-    _legend(ax)
+    legend_below(ax)
     return fig
 
 
-@_styled
+@styled
 def data_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     """The training-data stock (stacked by group) and the new examples added per step.
 
@@ -232,7 +232,7 @@ def data_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     share (wrong labels in the training data) at the last step is written in a box.
     Arguments as in :func:`users_figure`.
     """
-    fig, (ax,) = _figure("Training data: the flywheel's fuel", summary)
+    fig, (ax,) = new_figure("Training data: the flywheel's fuel", summary)
     weeks = _weeks(ts)
     groups = _groups(ts, "training_examples")
     if len(groups) > 1:
@@ -265,7 +265,7 @@ def data_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     if "noise_share" in ts and np.isfinite(ts["noise_share"].iloc[-1]):
         noise = f"noise share at week {weeks.iloc[-1]:g}: {ts['noise_share'].iloc[-1]:.1%}"
         ax.text(0.02, 0.97, noise, transform=ax.transAxes, va="top", fontsize=15, bbox=_BOX)
-    _legend(ax, handles, ncol=2)
+    legend_below(ax, handles, ncol=2)
     return fig
 
 
@@ -304,7 +304,7 @@ def _health_panel(ax: Axes, weeks: pd.Series, values: pd.Series, i: int) -> str:
     return f"{finite.iloc[-1]:,.1f}{unit}"
 
 
-@_styled
+@styled
 def health_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     """The brief's flywheel-health metrics over time, one panel each, in a 2 x 3 grid.
 
@@ -315,7 +315,7 @@ def health_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     (e.g. no data yet) reads "not defined yet". The sixth panel lists the last values.
     Arguments as in :func:`users_figure`; columns missing from ``ts`` count as undefined.
     """
-    fig, axes = _figure("Flywheel health", summary, (2, 3), figsize=(13.0, 7.5))
+    fig, axes = new_figure("Flywheel health", summary, (2, 3), figsize=(13.0, 7.5))
     weeks = _weeks(ts)
     lines = []
     for i, (column, title, factor, *_) in enumerate(HEALTH_PANELS):
@@ -328,7 +328,7 @@ def health_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def compare_figure(
     runs: Mapping[str, pd.DataFrame], column: str, ylabel: str, title: str
 ) -> Figure:
@@ -350,7 +350,7 @@ def compare_figure(
     ValueError
         If a run has no ``column``.
     """
-    fig, (ax,) = _figure(title, None)
+    fig, (ax,) = new_figure(title, None)
     for i, (label, ts) in enumerate(runs.items()):
         if column not in ts:
             raise ValueError(f"run {label!r} has no column {column!r}")
@@ -360,7 +360,7 @@ def compare_figure(
     ax.yaxis.set_major_formatter(_SHORT)
     longest = max((len(label) for label in runs), default=0)
     # Long labels one per row: a wide multi-column legend would squash the axes.
-    _legend(ax, ncol=1 if longest > 24 else min(max(len(runs), 1), 4))
+    legend_below(ax, ncol=1 if longest > 24 else min(max(len(runs), 1), 4))
     return fig
 
 

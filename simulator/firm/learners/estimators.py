@@ -1,13 +1,7 @@
-"""Learners: turn training data into each group's model quality.
+"""Estimator learners: a real statistical model fitted to the data points users generated.
 
-Two kinds (``learning.kind``):
-
-- ``curve``: a learning curve maps data *counts* to an error rate per group
-  (:class:`CurveLearner`);
-- ``estimator``: a real statistical model is fitted to the data *points* the
-  users generated (:class:`EstimatorLearner`); each group's risk is the fitted
-  model's expected loss on the group's true data distribution, and quality is
-  ``exp(-risk)``. See docs/learners.md.
+``learning.kind: estimator``: each group's risk is the fitted model's expected loss on
+the group's true data distribution, and quality is ``exp(-risk)``. See docs/learners.md.
 
 References
 ----------
@@ -25,63 +19,26 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
-from . import rules
-
-
-@dataclass(frozen=True)
-class CurveLearner:
-    """Power-law learning curve per group, with transfer between groups and a noise penalty.
-
-    Parameters mirror the scenario's ``learning`` block; see ``rules.learning_curve_error``.
-    """
-
-    initial_error: float
-    floor_error: float
-    exponent: float
-    scale: float
-    transfer: float
-    noise_penalty: float
-
-    @classmethod
-    def from_scenario(cls, learning) -> CurveLearner:
-        return cls(
-            initial_error=learning.initial_error,
-            floor_error=learning.floor_error,
-            exponent=learning.exponent,
-            scale=learning.scale,
-            transfer=learning.transfer,
-            noise_penalty=learning.noise_penalty,
-        )
-
-    def fit(self, examples: np.ndarray, wrong_examples: np.ndarray) -> np.ndarray:
-        """Quality per group after training on ``examples`` per group.
-
-        ``wrong_examples`` of them are mislabelled.
-        """
-        effective = rules.effective_data(examples, self.transfer)
-        effective_wrong = rules.effective_data(wrong_examples, self.transfer)
-        noise_share = np.divide(
-            effective_wrong, effective, out=np.zeros_like(effective), where=effective > 0
-        )
-        error = rules.learning_curve_error(
-            effective,
-            noise_share,
-            self.initial_error,
-            self.floor_error,
-            self.exponent,
-            self.scale,
-            self.noise_penalty,
-        )
-        return rules.quality_from_error(error)
-
+from .base import Fitted, Learner
 
 COLD_START = np.array([0.0, 1.0])
 """Parameters ``(location, scale)`` of an estimator that has seen no data: it predicts 0
 (the constant models) or is the standard normal (the Gaussian model)."""
 
 
+def quality_from_risk(risk) -> np.ndarray:
+    """Quality of an estimator for a group: ``Q = exp(-R)`` clipped to [0, 1].
+
+    ``exp(-R)`` is also the stay probability ``nu(R)`` of Hashimoto et al.'s
+    retention model [Hashimoto18]_, so quality reads as "the share of users the
+    model keeps per step". Risks are >= 0 for every estimator (absolute and
+    squared loss, and the Gaussian's excess log loss), so the clip is a guard.
+    """
+    return np.clip(np.exp(-np.asarray(risk, dtype=float)), 0.0, 1.0)
+
+
 @dataclass(frozen=True)
-class EstimatorLearner:
+class EstimatorLearner(Learner):
     """One model for every group, fitted to the data points in the training set.
 
     Every estimator is a location-scale model with parameters ``(location, scale)``:
@@ -122,6 +79,13 @@ class EstimatorLearner:
     means: np.ndarray
     spreads: np.ndarray
 
+    uses_points = True
+
+    @property
+    def generative(self) -> bool:  # type: ignore[override]
+        """The logistic classifier models labels, not data: it cannot sample points."""
+        return self.estimator != "logistic"
+
     @classmethod
     def from_scenario(cls, learning, groups) -> EstimatorLearner:
         return cls(
@@ -134,19 +98,55 @@ class EstimatorLearner:
 
     # -- fitting -------------------------------------------------------------------
 
-    def cold_start(self) -> np.ndarray:
+    # -- the learner interface -------------------------------------------------------
+
+    def cold_start(self, store) -> Fitted:
+        """The model fitted to the curated cold-start points, or the no-data model."""
+        return self.fit(store, 0) or self.evaluate_params(self.cold_start_params())
+
+    def fit(self, store, step: int) -> Fitted | None:
+        """Fit the store's current training set; None if there is no usable data."""
+        data = store.points.training_set(step, store.decay)
+        if data is None:
+            return None
+        params = self.fit_params(*data)
+        if not self.usable(params):
+            return None
+        return self.evaluate_params(params)
+
+    def evaluate(self, model: Fitted) -> Fitted:
+        return model if model.params is None else self.evaluate_params(model.params)
+
+    def evaluate_params(self, params: np.ndarray) -> Fitted:
+        """The model with ``params``, scored on the groups' true distributions."""
+        risk = self.risk(params)
+        return Fitted(quality=self.quality(risk), risk=risk, params=params)
+
+    def usable(self, params: np.ndarray) -> bool:
+        """Whether a fit is a model: finite parameters, and for the Gaussian density a
+        positive spread (one distinct point gives none: its likelihood is unbounded)."""
+        finite = bool(np.all(np.isfinite(params)))
+        return finite and (self.estimator != "gaussian" or float(params[1]) > 0.0)
+
+    def sample(self, model: Fitted, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` synthetic points from ``model`` (Laplace for median, normal otherwise)."""
+        return self.sample_params(model.params, size, rng)
+
+    # -- the statistics -------------------------------------------------------------
+
+    def cold_start_params(self) -> np.ndarray:
         """The parameters of a model that has seen no data: ``COLD_START``, or for the
         logistic classifier ``(w, 0) = (0, 0)``, a coin flip."""
         return np.zeros(2) if self.estimator == "logistic" else COLD_START.copy()
 
-    def fit(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    def fit_params(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Parameters ``(location, scale)`` fitted to ``values`` (weights: data ageing).
 
-        An empty training set gives the cold-start parameters (:meth:`cold_start`).
+        An empty training set gives the cold-start parameters (:meth:`cold_start_params`).
         """
         values = np.asarray(values, dtype=float)
         if len(values) == 0:
-            return self.cold_start()
+            return self.cold_start_params()
         if weights is not None:
             weights = np.asarray(weights, dtype=float) / np.sum(weights)
         if self.estimator == "logistic":
@@ -198,9 +198,9 @@ class EstimatorLearner:
         return np.log(scale / s) + (s * s + d * d) / (2.0 * scale * scale) - 0.5
 
     def quality(self, risk: np.ndarray) -> np.ndarray:
-        return rules.quality_from_risk(risk)
+        return quality_from_risk(risk)
 
-    def sample(self, params: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_params(self, params: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` synthetic points from the model (Laplace for median, normal otherwise)."""
         if size and self.estimator == "logistic":  # the scenario schema prevents this
             raise ValueError("a logistic classifier cannot sample data points")
@@ -337,12 +337,3 @@ def _logistic_weight(
     found = minimize_scalar(robust, bounds=(-bound, bound), method="bounded",
                             options={"xatol": 1e-9 * bound})  # fmt: skip
     return float(found.x)
-
-
-def make_learner(learning, groups=()) -> CurveLearner | EstimatorLearner:
-    """The learner a scenario's ``learning`` block asks for (``groups``: the population's)."""
-    if learning.kind == "curve":
-        return CurveLearner.from_scenario(learning)
-    if learning.kind == "estimator":
-        return EstimatorLearner.from_scenario(learning, groups)
-    raise ValueError(f"unknown learner kind {learning.kind!r}")  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .simulation import Result
+from ..simulation import Result
 
 
 def write_results(result: Result, out_dir: str | Path, *, plots: bool = True) -> list[Path]:
@@ -16,7 +16,9 @@ def write_results(result: Result, out_dir: str | Path, *, plots: bool = True) ->
     written = [out / "timeseries.csv", out / "timeseries.parquet", out / "summary.json"]
     result.timeseries.to_csv(written[0], index=False)
     result.timeseries.to_parquet(written[1], index=False)
-    written[2].write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
+    written[2].write_text(
+        json.dumps(result.summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
     scenario_path = out / "scenario.yaml"
     scenario_path.write_text(result.scenario.to_yaml(), encoding="utf-8")
     written.append(scenario_path)

@@ -1,4 +1,4 @@
-"""Social networks of users: seeded graph builders and their sparse adjacency.
+"""Social networks of users built with NetworkX: seeded graph builders and their adjacency.
 
 Every builder is a pure function of its parameters and a NumPy ``Generator`` (the
 NetworkX generator style): the same parameters and the same ``rng`` state give the
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import xml.etree.ElementTree as ElementTree
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -19,9 +17,9 @@ import scipy.sparse
 
 from simulator.errors import InputError
 
+from .files import read_network_file
+
 KINDS = ("complete", "erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block", "file")
-GRAPHML_SUFFIXES = (".graphml", ".xml")
-EDGE_LIST_FORMAT = "'source target [weight]' (2 or 3 fields separated by spaces or commas)"
 
 
 def build_graph(
@@ -119,7 +117,9 @@ def build_graph(
         k = int(mean_degree)
         graph = nx.complete_graph(n) if k >= n else nx.watts_strogatz_graph(n, k, rewire, seed)
     elif kind == "stochastic_block":
-        edges = _stochastic_block(n, mean_degree, homophily, groups, np.random.default_rng(seed))
+        edges = stochastic_block_edges(
+            n, mean_degree, homophily, groups, np.random.default_rng(seed)
+        )
         return _canonical(n, edges)
     else:
         if path is None:
@@ -152,7 +152,7 @@ def check_parameters(
 
     Raises ``error`` naming the key (``prefix`` + name; ``size_key`` for ``n``), the
     rule and the value given: :class:`InputError` for scenario input (the default),
-    ``ValueError`` for direct calls of :func:`simulator.fastnet.build_csr`. A
+    ``ValueError`` for direct calls of :func:`simulator.world.network.csr.build_csr`. A
     ``watts_strogatz`` degree must be an even integer; ``stochastic_block`` needs an
     integer ``groups`` array of length ``n``.
     """
@@ -206,7 +206,7 @@ def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph:
     return nx.dual_barabasi_albert_graph(n, fewer, more, more - half, seed=seed)
 
 
-def _stochastic_block(
+def stochastic_block_edges(
     n: int,
     mean_degree: float,
     homophily: float,
@@ -215,7 +215,7 @@ def _stochastic_block(
 ) -> np.ndarray:
     """Edges (an E x 2 array) of a stochastic block model whose blocks are the groups.
 
-    ``sampler`` is drawn from directly (also by ``simulator.fastnet``, which samples
+    ``sampler`` is drawn from directly (also by ``csr.py``, which samples
     Erdős–Rényi graphs as the one-block case). ``groups`` was checked by
     :func:`check_parameters`.
     """
@@ -239,14 +239,14 @@ def _stochastic_block(
             count = sampler.binomial(pairs, p_in if within else p_out) if pairs else 0
             chosen = sampler.choice(pairs, size=count, replace=False) if count else np.empty(0, int)
             if within:
-                row, column = _triangle_pair(chosen)
+                row, column = triangle_pair(chosen)
             else:
                 row, column = np.divmod(chosen, len(others))
             ends.append(np.column_stack([members[row], others[column]]))
     return np.concatenate(ends)
 
 
-def _triangle_pair(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def triangle_pair(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pair number t of a block, in the order (1, 0), (2, 0), (2, 1), (3, 0), ...
 
     t = row (row - 1) / 2 + column with column < row.
@@ -271,93 +271,6 @@ def _canonical(n: int, edges: np.ndarray) -> nx.Graph:
     graph.add_nodes_from(range(n))
     graph.add_edges_from(zip(low.tolist(), high.tolist(), strict=True))  # Python ints as nodes
     return graph
-
-
-def read_network_file(path: str | os.PathLike) -> tuple[int, list[tuple[int, int]]]:
-    """Read an edge list or GraphML file; return the node count and edges on 0..n-1.
-
-    Raises
-    ------
-    InputError
-        The file is missing, empty or malformed; the message names the file, the
-        line where known and what was expected.
-    """
-    where = f"network.path: file '{path}'"
-    file = Path(path)
-    if not file.is_file():
-        problem = "is a directory, not a file" if file.is_dir() else "does not exist"
-        raise InputError(f"{where} {problem}")
-    if file.stat().st_size == 0:
-        raise InputError(
-            f"{where} is empty; expected an edge list of {EDGE_LIST_FORMAT} or GraphML"
-        )
-    if file.suffix.lower() in GRAPHML_SUFFIXES:
-        labels, edges = _read_graphml(file, where)
-    else:
-        labels, edges = _read_edge_list(file, where)
-    if not labels:
-        raise InputError(f"{where} has no nodes; expected lines of {EDGE_LIST_FORMAT} or GraphML")
-    numbers = _as_ints(labels)
-    if numbers is None:
-        order = {label: i for i, label in enumerate(sorted(set(labels)))}
-        return len(order), [(order[u], order[v]) for u, v in edges]
-    order = {value: i for i, value in enumerate(sorted(set(numbers.values())))}
-    return len(order), [(order[numbers[u]], order[numbers[v]]) for u, v in edges]
-
-
-def _as_ints(labels: list[str]) -> dict[str, int] | None:
-    """Map every label to its integer value, or None if any label is not an integer."""
-    try:
-        return {label: int(label) for label in set(labels)}
-    except ValueError:
-        return None
-
-
-def _read_edge_list(file: Path, where: str) -> tuple[list[str], list[tuple[str, str]]]:
-    edges = []
-    try:
-        with file.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                text = line.split("#", 1)[0].strip()
-                if not text:
-                    continue
-                fields = (
-                    [field.strip() for field in text.split(",")] if "," in text else text.split()
-                )
-                if len(fields) not in (2, 3) or not all(fields) or not _is_weight(fields[2:]):
-                    raise InputError(
-                        f"{where}, line {number}: expected {EDGE_LIST_FORMAT}, got {text!r}"
-                    )
-                edges.append((fields[0], fields[1]))
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{where} is not UTF-8 text ({error.reason}); expected an edge list or GraphML "
-            f"(GraphML files must end in {' or '.join(GRAPHML_SUFFIXES)})"
-        ) from None
-    return [label for edge in edges for label in edge], edges
-
-
-def _is_weight(fields: list[str]) -> bool:
-    try:
-        return all(math.isfinite(float(field)) for field in fields)
-    except ValueError:
-        return False
-
-
-def _read_graphml(file: Path, where: str) -> tuple[list[str], list[tuple[str, str]]]:
-    try:
-        graph = nx.read_graphml(file)
-    except ElementTree.ParseError as error:
-        line, column = error.position
-        problem = str(error).split(":")[0]  # expat's message ends with its own position
-        raise InputError(
-            f"{where}, line {line}, column {column}: not well-formed XML ({problem}); "
-            "expected GraphML"
-        ) from None
-    except (nx.NetworkXError, ValueError, KeyError) as error:
-        raise InputError(f"{where}: not valid GraphML ({error})") from None
-    labels = [str(node) for node in graph.nodes()]
-    return labels, [(str(u), str(v)) for u, v in graph.edges()]
 
 
 def realised_mean_degree(graph: nx.Graph) -> float:
@@ -388,17 +301,3 @@ def to_csr(graph: nx.Graph) -> scipy.sparse.csr_array:
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.ones(len(rows), dtype=np.int8)
     return scipy.sparse.csr_array((data, columns[order], indptr), shape=(n, n))
-
-
-def complete_csr(n: int) -> scipy.sparse.csr_array:
-    """The complete graph on ``n`` users as :func:`to_csr` would give it, without NetworkX.
-
-    Row ``i`` holds every ``j != i`` in order. At n = 2,000 (4 million edge ends) this
-    takes milliseconds where ``nx.complete_graph`` and :func:`to_csr` take over a second.
-    """
-    others = np.arange(max(n - 1, 0), dtype=np.int32)
-    # In row i, column position j is user j below the diagonal and user j + 1 from it on.
-    columns = others[None, :] + (others[None, :] >= np.arange(n, dtype=np.int32)[:, None])
-    indptr = (np.arange(n + 1, dtype=np.int64) * max(n - 1, 0)).astype(np.int32)
-    data = np.ones(n * max(n - 1, 0), dtype=np.int8)
-    return scipy.sparse.csr_array((data, columns.ravel(), indptr), shape=(n, n))

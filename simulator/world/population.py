@@ -12,13 +12,14 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 
-from . import fastnet
-from .network import build_graph, complete_csr, to_csr
+from .network import csr
+from .network.csr import complete_csr
+from .network.graphs import build_graph, to_csr
 from .streams import Streams
 
 FAST_NETWORK_FROM = 50_000
 """From this many users on, random networks are generated directly as sparse arrays
-(``simulator.fastnet``: the same random-graph models, without NetworkX objects).
+(``simulator.world.network.csr``: the same random-graph models, without NetworkX objects).
 Which generator is used depends only on the scenario, never on the engine, so both
 engines always see the same network."""
 
@@ -110,7 +111,7 @@ def uses_fast_network(scenario) -> bool:
     """
     kind = scenario.network.kind
     large = scenario.population.size >= FAST_NETWORK_FROM
-    return kind == "complete" or (large and kind in fastnet.KINDS)
+    return kind == "complete" or (large and kind in csr.KINDS)
 
 
 def build_network(
@@ -122,6 +123,6 @@ def build_network(
     if net.kind == "complete":
         return complete_csr(size), None
     if uses_fast_network(scenario):
-        return fastnet.build_csr(net.kind, size, **model, groups=group, rng=rng), None
+        return csr.build_csr(net.kind, size, **model, groups=group, rng=rng), None
     graph = build_graph(net.kind, size, **model, groups=group, path=net.path, rng=rng)
     return to_csr(graph), graph

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-POTENTIAL, ACTIVE = 0, 1
+from ..mechanisms.states import ACTIVE, POTENTIAL
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The agent engine: every user is a Mesa agent on a cell of a ``Network`` space.
+
+A step is synchronous: every user first ``decide``s from the state at the start of
+the step (nobody sees a neighbour's decision of the same step), running the scalar
+kernels of the registered mechanisms; then every user ``apply``s their move
+(:func:`simulator.mechanisms.states.commit`). Randomness comes from the step's
+draws, indexed by the user's node, never from the agent itself.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from mesa.discrete_space import FixedAgent, Network
+
+from ..mechanisms import ACTIVE, Move, UserState
+from ..mechanisms.states import commit
+from .step import StepMoves, StepPlan
+
+
+class UserDraws(NamedTuple):
+    """A step's per-user draws as Python lists indexed by node (fast to index per agent;
+    the same doubles as the arrays)."""
+
+    clock: list[float]
+    word_of_mouth: list[float]
+
+
+class User(FixedAgent):
+    """A user on a node of the social network.
+
+    Attributes
+    ----------
+    node : int
+        The user's node in the graph, also their index in per-user arrays.
+    group : int
+        Index of the user's segment in ``population.groups``.
+    state : UserState
+    satisfaction : float
+        Smoothed experienced quality, in [0, 1].
+    tenure : int
+        Steps since the user last adopted.
+    active_neighbours : int
+        How many neighbours are active (kept up to date by neighbours' moves).
+    degree : int
+        How many neighbours the user has.
+    """
+
+    def __init__(self, model, cell, node: int, group: int, states: np.ndarray) -> None:
+        super().__init__(model)
+        self.cell = cell
+        self.node = node
+        self.group = group
+        self.state = UserState.POTENTIAL
+        self.satisfaction = 0.0
+        self.tenure = 0
+        self.active_neighbours = 0
+        self.neighbours: list[User] = []
+        self.degree = 0
+        self.move = Move.STAY
+        self.next_satisfaction = 0.0
+        self.states = states
+        """The engine's array of every user's state (this user writes its own entry)."""
+
+    def cache_neighbours(self) -> None:
+        """Remember the neighbouring users (the graph does not change during a run).
+
+        Reads ``cell.connections`` rather than ``cell.neighborhood``: Mesa 3.5 caches
+        ``Cell.get_neighborhood`` with a class-level ``functools.cache``, which keeps
+        every cell, agent and model alive for the life of the process.
+        """
+        self.neighbours = [user for cell in self.cell.connections.values() for user in cell.agents]
+        self.degree = len(self.neighbours)
+
+    def decide(self, plan: dict, draws: UserDraws, moves: dict[Move, list[int]]) -> None:
+        """Read the start-of-step state and choose a move: the first mechanism in force for
+        this user's state that gives one wins."""
+        self.move = Move.STAY
+        for mechanism, params in plan[self.state]:
+            move = mechanism.decide(self, params, draws)
+            if move:
+                self.move = move
+                moves[move].append(self.node)
+                return
+
+    def apply(self, joining_quality: list[float]) -> None:
+        """Commit the move decided this step."""
+        commit(self, self.move, joining_quality[self.group])
+
+    def tell_neighbours(self, change: int) -> None:
+        for neighbour in self.neighbours:
+            neighbour.active_neighbours += change
+
+
+class AgentEngine:
+    """Users as Mesa agents (see the module docstring); implements ``UserEngine``."""
+
+    def __init__(self, model, population, quality: np.ndarray) -> None:
+        self.state = np.zeros(population.size, dtype=np.int8)
+        self.grid = Network(model.graph, layout=None, random=model.random)
+        self.users = [
+            User(model, self.grid[node], node, int(group), self.state)
+            for node, group in enumerate(population.group.tolist())
+        ]
+        self.agents = model.agents
+        for user in self.users:
+            user.cache_neighbours()
+        initial = quality.tolist()
+        for node in population.initial_adopters.tolist():
+            user = self.users[node]
+            user.state = ACTIVE
+            self.state[node] = ACTIVE
+            user.satisfaction = initial[user.group]
+            user.tell_neighbours(+1)
+
+    def step_users(self, plan: StepPlan) -> StepMoves:
+        draws = plan.view.draws
+        user_draws = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
+        moves: dict[Move, list[int]] = {move: [] for move in Move if move}
+        self.agents.do("decide", plan.by_state, user_draws, moves)
+        self.agents.do("apply", np.asarray(plan.view.quality, dtype=float).tolist())
+        return StepMoves(
+            moves={move: np.array(users, dtype=np.intp) for move, users in moves.items()},
+            organic=len(moves[Move.ADOPT_WOM]),
+        )
+
+    def user_arrays(self) -> dict[str, np.ndarray]:
+        users, n = self.users, len(self.users)
+        return {
+            "state": np.fromiter((u.state for u in users), dtype=np.int8, count=n),
+            "tenure": np.fromiter((u.tenure for u in users), dtype=np.int64, count=n),
+            "active_neighbours": np.fromiter(
+                (u.active_neighbours for u in users), dtype=np.int64, count=n
+            ),
+            "satisfaction": np.fromiter(
+                (u.satisfaction if u.state is ACTIVE else np.nan for u in users),
+                dtype=float,
+                count=n,
+            ),
+        }

@@ -1,0 +1,168 @@
+"""The firm's data store: what it holds, per group and per source, and how the data ages.
+
+Two levels, because the learners need different things:
+
+- **counts** (every learner): training examples held per group, the mislabelled ones
+  among them, and every filtered signal collected (used for training or not: a
+  hoarder collects without using). Counts age with the half-life
+  ``reinvestment.data_half_life`` (each step they are multiplied by
+  ``2^(-1 / half_life)``). ``by_source`` breaks the training examples down by source
+  (curated, users; synthetic points are counted by the point store).
+- **points** (estimator learners, :class:`PointStore`): the actual data points of the
+  current training set, with the step each was collected or generated at.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .sources import GroupTruth, curated_points
+
+
+def decay_factor(half_life: float | None) -> float:
+    """Per-step survival factor of training data with the given half-life (steps)."""
+    if half_life is None:
+        return 1.0
+    return float(np.exp2(-1.0 / half_life))
+
+
+class DataStore:
+    """Counts of training data per group, by source, ageing with the data half-life.
+
+    Parameters
+    ----------
+    n_groups : int
+    initial_examples : int
+        Clean curated examples per group at step 0 (``learning.initial_examples``).
+    """
+
+    def __init__(self, n_groups: int, initial_examples: int) -> None:
+        initial = float(initial_examples)
+        self.examples = np.full(n_groups, initial)
+        """Training examples held per group (all sources); decays with the half-life."""
+        self.wrong_examples = np.zeros(n_groups)
+        """Of those, the mislabelled ones."""
+        self.collected = np.zeros(n_groups)
+        """Filtered signals held per group, used for training or not (ages like training data)."""
+        self.by_source = {"curated": np.full(n_groups, initial), "users": np.zeros(n_groups)}
+        """Training examples per source and group (a breakdown of ``examples``)."""
+        self.points: PointStore | None = None
+        """The data points, for estimator learners (None for the learning curve)."""
+        self.decay = 1.0
+        """Per-step survival factor of the data (:func:`decay_factor` of the half-life)."""
+
+    def age_and_add(self, kept, used: np.ndarray, used_wrong: np.ndarray) -> None:
+        """One step: everything held ages by :attr:`decay`; the users' new data is added.
+
+        ``kept``: the signals that passed the filter (clean and wrong counts); ``used``:
+        the examples used for training, of which ``used_wrong`` are mislabelled.
+        """
+        decay = self.decay
+        # Added clean then wrong, in this order: the float results depend on it.
+        self.collected = self.collected * decay + kept.clean + kept.wrong
+        self.examples = self.examples * decay + used
+        self.wrong_examples = self.wrong_examples * decay + used_wrong
+        self.by_source["curated"] = self.by_source["curated"] * decay
+        self.by_source["users"] = self.by_source["users"] * decay + used
+
+    @property
+    def noise_share(self) -> np.ndarray:
+        """Share of mislabelled examples in each group's training data."""
+        return np.divide(
+            self.wrong_examples,
+            self.examples,
+            out=np.zeros(len(self.examples)),
+            where=self.examples > 0,
+        )
+
+
+class PointStore:
+    """The data points of an estimator learner, group by group.
+
+    ``training[g]`` is the current training set of group ``g`` and ``born[g]`` the step
+    each point was collected or generated at; ``fresh[g]`` holds the real points the
+    users gave since the last generation. A *generation* (every retrain) builds a
+    batch of fresh real points plus synthetic ones sampled from the deployed model and
+    either adds it to the training set (``data.policy: accumulate``) or replaces it
+    (``replace``).
+    """
+
+    def __init__(self, rng: np.random.Generator, truth: GroupTruth, initial_examples: int):
+        n_groups = len(truth.means)
+        self.training = [curated_points(rng, truth, g, initial_examples) for g in range(n_groups)]
+        self.born = [np.zeros(len(points), dtype=np.int64) for points in self.training]
+        self.synthetic = np.zeros(n_groups, dtype=np.int64)
+        """Per group, how many points of the training set are synthetic."""
+        self.fresh: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
+        self.fresh_born: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
+        self.collections = 0
+        """Steps collected so far (= the step number of the latest collection)."""
+
+    def collect(self, rng: np.random.Generator, truth: GroupTruth, clean, wrong) -> None:
+        """This step's users' points: ``clean[g]`` and ``wrong[g]`` per group."""
+        from .sources import user_points
+
+        self.collections += 1
+        for g in range(len(self.training)):
+            count = int(clean[g]) + int(wrong[g])
+            if count:
+                self.fresh[g].append(user_points(rng, truth, g, int(clean[g]), int(wrong[g])))
+                self.fresh_born[g].append(np.full(count, self.collections))
+
+    def new_generation(self, step: int, data, sample, rng: np.random.Generator) -> None:
+        """Build this generation's batch and add it to (or make it) the training set.
+
+        Per group, the batch holds fresh real points and synthetic points drawn by
+        ``sample(n, rng)`` from the deployed model. Without ``data.batch_size``: every
+        fresh real point, plus ``round(n_real s / (1 - s))`` synthetic ones, so that a
+        share ``s`` of the batch is synthetic. With ``batch_size`` M: ``round(M s)``
+        synthetic points and ``M - round(M s)`` real ones, a random subset of the fresh
+        points (fewer if fewer were collected; the rest are discarded).
+        """
+        share, size = data.synthetic_share, data.batch_size
+        replace = data.policy == "replace"
+        for g in range(len(self.training)):
+            real = np.concatenate([np.zeros(0), *self.fresh[g]])
+            born = np.concatenate([np.zeros(0, dtype=np.int64), *self.fresh_born[g]])
+            self.fresh[g], self.fresh_born[g] = [], []
+            if size is None:
+                n_synthetic = round_half_up(len(real) * share / (1.0 - share))
+            else:
+                n_synthetic = round_half_up(size * share)
+                n_real = min(size - n_synthetic, len(real))
+                if n_real < len(real):
+                    keep = np.sort(rng.choice(len(real), n_real, replace=False))
+                    real, born = real[keep], born[keep]
+            synthetic = sample(n_synthetic, rng)
+            batch = np.concatenate([real, synthetic])
+            batch_born = np.concatenate([born, np.full(n_synthetic, step)]).astype(np.int64)
+            if replace:
+                self.training[g], self.born[g] = batch, batch_born
+                self.synthetic[g] = n_synthetic
+            else:
+                self.training[g] = np.concatenate([self.training[g], batch])
+                self.born[g] = np.concatenate([self.born[g], batch_born])
+                self.synthetic[g] += n_synthetic
+
+    def training_set(self, step: int, decay: float) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The points to fit at ``step`` and their weights (None: unweighted), or None if
+        there is no usable data: no points, or every point's weight has aged to 0."""
+        values = np.concatenate(self.training)
+        if len(values) == 0:
+            return None
+        if decay == 1.0:
+            return values, None
+        # Data ageing: a point's weight halves every half-life.
+        weights = np.power(decay, step - np.concatenate(self.born))
+        if not np.sum(weights) > 0:
+            return None
+        return values, weights
+
+    @property
+    def size(self) -> int:
+        return int(sum(len(points) for points in self.training))
+
+
+def round_half_up(value: float) -> int:
+    """Round half up (Python's ``round`` rounds half to even)."""
+    return int(np.floor(value + 0.5))

@@ -1,0 +1,104 @@
+"""The learning curve: data counts -> error -> quality, per group.
+
+Error (Hestness et al. 2017 power-law form [Hestness17]_):
+``e_g = e_inf + (e_0 - e_inf) (1 + E_g / D_c)^(-alpha) + lambda eta_g``, with the
+effective data ``E_g = D_g + tau sum_{h != g} D_h`` (``tau`` = transfer between
+groups) and ``eta_g`` the share of wrong labels in it; quality ``Q_g = 1 - e_g``
+clipped to [0, 1].
+
+References
+----------
+.. [Hestness17] Hestness, J. et al. (2017). Deep learning scaling is predictable,
+   empirically. arXiv:1712.00409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ...numerics import sum_in_order
+from .base import Fitted, Learner
+
+
+def effective_data(data: np.ndarray, transfer: float) -> np.ndarray:
+    """Data each group's model effectively learns from: ``E_g = D_g + tau sum_{h != g} D_h``.
+
+    ``transfer`` (tau) = 1 pools all data (one model serves everyone equally well);
+    0 means each group learns only from its own data.
+    """
+    data = np.asarray(data, dtype=float)
+    total = sum_in_order(data)
+    return data + transfer * (total - data)
+
+
+def learning_curve_error(
+    effective: ArrayLike,
+    noise_share: ArrayLike,
+    initial_error: float,
+    floor_error: float,
+    exponent: float,
+    scale: float,
+    noise_penalty: float,
+):
+    """Model error from data: ``e = e_inf + (e_0 - e_inf) (1 + E / D_c)^(-alpha) + lambda eta``,
+    with ``E`` the effective training examples and ``eta`` the share of wrong labels in them."""
+    learnable = (initial_error - floor_error) * np.power(
+        1.0 + np.divide(effective, scale), -exponent
+    )
+    return floor_error + learnable + noise_penalty * np.asarray(noise_share, dtype=float)
+
+
+def quality_from_error(error: ArrayLike):
+    """Quality seen by users: ``Q = 1 - e`` clipped to [0, 1]."""
+    return np.clip(1.0 - np.asarray(error, dtype=float), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CurveLearner(Learner):
+    """Power-law learning curve per group, with transfer between groups and a noise penalty.
+
+    Parameters mirror the scenario's ``learning`` block. It needs no points: it reads
+    the store's counts, so it always has usable data (zero examples give the
+    cold-start error ``e_0``).
+    """
+
+    initial_error: float
+    floor_error: float
+    exponent: float
+    scale: float
+    transfer: float
+    noise_penalty: float
+
+    @classmethod
+    def from_scenario(cls, learning) -> CurveLearner:
+        return cls(
+            initial_error=learning.initial_error,
+            floor_error=learning.floor_error,
+            exponent=learning.exponent,
+            scale=learning.scale,
+            transfer=learning.transfer,
+            noise_penalty=learning.noise_penalty,
+        )
+
+    def quality_for(self, examples: np.ndarray, wrong_examples: np.ndarray) -> np.ndarray:
+        """Quality per group after training on ``examples`` per group, ``wrong_examples``
+        of them mislabelled."""
+        effective = effective_data(examples, self.transfer)
+        effective_wrong = effective_data(wrong_examples, self.transfer)
+        noise_share = np.divide(
+            effective_wrong, effective, out=np.zeros_like(effective), where=effective > 0
+        )
+        error = learning_curve_error(
+            effective, noise_share, self.initial_error, self.floor_error,
+            self.exponent, self.scale, self.noise_penalty,
+        )  # fmt: skip
+        return quality_from_error(error)
+
+    def cold_start(self, store) -> Fitted:
+        return self.fit(store, 0)
+
+    def fit(self, store, step: int) -> Fitted:
+        return Fitted(quality=self.quality_for(store.examples, store.wrong_examples))

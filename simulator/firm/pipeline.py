@@ -1,0 +1,117 @@
+"""The data pipeline, as stages: interactions -> feedback signals -> labels -> filter -> used.
+
+Each stage thins counts per group by independent coin flips, which is a binomial
+draw: the same distribution as flipping a coin per interaction, in O(groups) work.
+The stages draw from the firm's pipeline stream in this fixed order, so two
+scenarios that differ only in the pipeline still give their users the same draws.
+
+- **feedback**: an interaction yields a signal with probability ``data.feedback_rate``;
+- **labels**: a signal is wrong with the group's ``label_noise``;
+- **filter**: the quality filter keeps a clean signal with ``data.filter_recall`` and a
+  wrong one with ``data.filter_false_accept``;
+- **reinvestment**: a share ``reinvestment.rate`` of what it keeps is used for training
+  (0 is data hoarding: collected, never used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Counts per group split by label: ``clean`` and ``wrong`` (int arrays)."""
+
+    clean: np.ndarray
+    wrong: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.clean + self.wrong
+
+
+@dataclass(frozen=True)
+class PipelineCounts:
+    """What the data pipeline did in one step, per group (int arrays)."""
+
+    signals: np.ndarray
+    """Feedback signals emitted (interactions that yielded a usable signal)."""
+    wrong_signals: np.ndarray
+    """Signals with a wrong label."""
+    kept: np.ndarray
+    """Signals that passed the quality filter."""
+    new_examples: np.ndarray
+    """Kept signals actually used for training (the reinvested share)."""
+    new_wrong_examples: np.ndarray
+    """Of those, the wrongly labelled ones."""
+
+    @classmethod
+    def empty(cls, n_groups: int) -> PipelineCounts:
+        zeros = np.zeros(n_groups, dtype=np.int64)
+        return cls(zeros, zeros, zeros, zeros, zeros)
+
+
+def feedback(interactions: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Signals emitted: each interaction yields one with probability ``rate``."""
+    return rng.binomial(interactions, rate)
+
+
+def labels(signals: np.ndarray, label_noise: np.ndarray, rng: np.random.Generator) -> Labelled:
+    """Split signals into clean and wrong: each is wrong with its group's ``label_noise``."""
+    wrong = rng.binomial(signals, label_noise)
+    return Labelled(clean=signals - wrong, wrong=wrong)
+
+
+def quality_filter(
+    batch: Labelled, recall: float, false_accept: float, rng: np.random.Generator
+) -> Labelled:
+    """Keep a clean signal with ``recall`` and a wrong one with ``false_accept``."""
+    return Labelled(
+        clean=rng.binomial(batch.clean, recall), wrong=rng.binomial(batch.wrong, false_accept)
+    )
+
+
+def reinvestment(batch: Labelled, rate: float, rng: np.random.Generator) -> Labelled:
+    """Use a share ``rate`` of what the filter kept for training."""
+    return Labelled(clean=rng.binomial(batch.clean, rate), wrong=rng.binomial(batch.wrong, rate))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The pipeline's parameters in force (rebuilt when an intervention changes them)."""
+
+    feedback_rate: float
+    label_noise: np.ndarray
+    filter_recall: float
+    filter_false_accept: float
+    reinvestment_rate: float
+
+    @classmethod
+    def of(cls, scenario) -> Pipeline:
+        data = scenario.data
+        return cls(
+            feedback_rate=data.feedback_rate,
+            label_noise=np.array([group.label_noise for group in scenario.population.groups]),
+            filter_recall=data.filter_recall,
+            filter_false_accept=data.filter_false_accept,
+            reinvestment_rate=scenario.reinvestment.rate,
+        )
+
+    def run(
+        self, interactions: np.ndarray, rng: np.random.Generator
+    ) -> tuple[PipelineCounts, Labelled, Labelled]:
+        """One step: the counts, what the filter kept and what is used for training."""
+        signals = feedback(interactions, self.feedback_rate, rng)
+        labelled = labels(signals, self.label_noise, rng)
+        kept = quality_filter(labelled, self.filter_recall, self.filter_false_accept, rng)
+        used = reinvestment(kept, self.reinvestment_rate, rng)
+        counts = PipelineCounts(
+            signals=signals,
+            wrong_signals=labelled.wrong,
+            kept=kept.total,
+            new_examples=used.total,
+            new_wrong_examples=used.wrong,
+        )
+        return counts, kept, used

@@ -1,0 +1,163 @@
+"""Adoption: potential users adopt on their own or by word of mouth.
+
+Formula (``adoption.rule``; see docs/model.md, "Adopt"):
+
+- ``bass`` [Bass69]_: two competing clocks, a spontaneous one with hazard ``p A`` and a
+  word-of-mouth one with hazard ``q frac A``, where ``frac`` is the share of the user's
+  neighbours who are active and ``A = exp(kappa (Q_g - Q_ref))`` the product's
+  attractiveness for the user's group. Their union has hazard ``(p + q frac) A``, so the
+  adoption probability is exactly Bass's.
+- ``threshold`` [Watts02]_: word of mouth is deterministic, it fires when
+  ``frac >= phi`` (and ``frac > 0``); spontaneous adoption as above.
+
+An adoption counts as word of mouth when that clock fires first.
+
+References
+----------
+.. [Bass69] Bass, F. M. (1969). A new product growth for model consumer durables.
+   Management Science 15(5), 215-227.
+.. [Watts02] Watts, D. J. (2002). A simple model of global cascades on random
+   networks. PNAS 99(9), 5766-5771.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .base import Decision, Members, UserMechanism, fires
+from .states import POTENTIAL, Move
+
+# -- the formula ------------------------------------------------------------------------
+
+
+def attractiveness(group_quality: ArrayLike, reference_quality: float, sensitivity: float):
+    """Multiplier of adoption hazards from product quality: ``A = exp(kappa (Q_g - Q_ref))``.
+
+    ``sensitivity`` (kappa) = 0 gives 1: adoption ignores quality (plain Bass).
+    """
+    return np.exp(sensitivity * np.subtract(group_quality, reference_quality))
+
+
+def adopted_neighbour_share(active_neighbours, degree):
+    """Share of a user's neighbours who are active users (``frac``); 0 for isolated users."""
+    if isinstance(degree, np.ndarray):
+        out = np.zeros(degree.shape, dtype=float)
+        return np.divide(active_neighbours, degree, out=out, where=degree > 0)
+    return active_neighbours / degree if degree > 0 else 0.0
+
+
+def adoption_events(
+    rule: str,
+    share: ArrayLike,
+    attract: ArrayLike,
+    innovation: float,
+    imitation: float,
+    threshold: float,
+    dt: float,
+    spontaneous_draw: ArrayLike,
+    word_of_mouth_draw: ArrayLike,
+):
+    """Which potential users adopt this step, and which of them by word of mouth.
+
+    Parameters
+    ----------
+    rule : {"bass", "threshold"}
+    share : float or array
+        Share of the user's neighbours who are active (``frac``).
+    attract : float or array
+        Attractiveness ``A`` of the product for the user's group.
+    innovation, imitation, threshold : float
+        ``p``, ``q`` (per unit time) and ``phi``.
+    dt : float
+        Step length.
+    spontaneous_draw, word_of_mouth_draw : float or array
+        Standard exponential draws, one of each per user per step.
+
+    Returns
+    -------
+    adopts, by_word_of_mouth : bool or bool arrays
+    """
+    # Plain operators, not ufunc calls: IEEE arithmetic gives the same bits on
+    # Python floats and on arrays, and the agent engine calls this once per user.
+    spontaneous_rate = innovation * attract
+    spontaneous = fires(spontaneous_rate, dt, spontaneous_draw)
+    if rule == "bass":
+        social_rate = imitation * share * attract
+        social = fires(social_rate, dt, word_of_mouth_draw)
+        # Both clocks fired: word of mouth wins if its event time E_w / r_w is earlier,
+        # i.e. E_w * r_s < E_s * r_w (no division, so no special case for zero rates).
+        social_first = word_of_mouth_draw * spontaneous_rate < spontaneous_draw * social_rate
+        by_word_of_mouth = social & (social_first | np.logical_not(spontaneous))
+    elif rule == "threshold":
+        # share > 0: an isolated user (share 0) never adopts by contagion, even at phi = 0.
+        by_word_of_mouth = (share >= threshold) & (share > 0.0)
+    else:  # pragma: no cover - the scenario schema rejects other rules
+        raise ValueError(f"unknown adoption rule {rule!r}")
+    return spontaneous | by_word_of_mouth, by_word_of_mouth
+
+
+# -- the mechanism ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdoptionParams:
+    """One step's adoption parameters; per-group values as Python lists (fast per agent)."""
+
+    rule: str
+    innovation: float
+    imitation: float
+    threshold: float
+    dt: float
+    attractiveness: list[float]
+
+
+class Adoption(UserMechanism):
+    """Potential users adopt spontaneously or by word of mouth (``bass`` or ``threshold``)."""
+
+    name = "adoption"
+    states = (POTENTIAL,)
+
+    def prepare(self, view) -> AdoptionParams | None:
+        adoption = view.scenario.adoption
+        if adoption.rule not in ("bass", "threshold"):
+            return None
+        attract = attractiveness(view.quality, view.reference_quality, adoption.quality_sensitivity)
+        return AdoptionParams(
+            rule=adoption.rule,
+            innovation=float(adoption.innovation),
+            imitation=float(adoption.imitation),
+            threshold=float(adoption.threshold),
+            dt=float(view.scenario.dt),
+            attractiveness=np.asarray(attract, dtype=float).tolist(),
+        )
+
+    def decide(self, user, params: AdoptionParams, draws) -> Move:
+        share = adopted_neighbour_share(user.active_neighbours, user.degree)
+        adopts, by_word_of_mouth = adoption_events(
+            params.rule, share, params.attractiveness[user.group], params.innovation,
+            params.imitation, params.threshold, params.dt,
+            draws.clock[user.node], draws.word_of_mouth[user.node],
+        )  # fmt: skip
+        if not adopts:
+            return Move.STAY
+        return Move.ADOPT_WOM if by_word_of_mouth else Move.ADOPT
+
+    def decide_all(self, users, members: Members, params: AdoptionParams, draws) -> Decision:
+        index = members.index
+        word_of_mouth = draws.word_of_mouth
+        if not members.whole:  # the clocks are aligned with every potential user
+            word_of_mouth = word_of_mouth[np.searchsorted(draws.potential, index)]
+        share = adopted_neighbour_share(users.active_neighbours[index], users.degree[index])
+        adopts, by_word_of_mouth = adoption_events(
+            params.rule, share, users.per_user(params.attractiveness)[index], params.innovation,
+            params.imitation, params.threshold, params.dt, draws.clock[index], word_of_mouth,
+        )  # fmt: skip
+        organic = by_word_of_mouth[adopts]
+        adopters = index[adopts]
+        return Decision(
+            moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
+            organic=int(np.count_nonzero(organic)),
+        )

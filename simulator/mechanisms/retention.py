@@ -1,0 +1,181 @@
+"""Retention: active users' satisfaction follows the quality they experience; they churn
+or stay, softened by lock-in; churned users may rejoin.
+
+Formulas (docs/model.md, "Stay"):
+
+- satisfaction ``s <- s + mu (Q_g - s)``;
+- churn hazard (``churn.retention: hazard``)
+  ``c = c0 exp(-beta (s - Q_ref)) (1 - l (1 - exp(-tenure / T_l)))``: users leave faster
+  when the product satisfies them less than the outside option, and slower the longer
+  they have been locked in (switching costs);
+- ``churn.retention: risk`` [Hashimoto18]_: an active user of group ``g`` leaves at hazard
+  ``R_g``, the deployed estimator's risk on the group (stays with probability
+  ``exp(-R_g dt)``);
+- rejoining: a churned user becomes a potential user again at hazard ``churn.rejoin_rate``.
+
+The scalar kernel computes the lock-in factor with ``numpy.exp`` per user; the vector
+kernel looks it up in a table by tenure (:func:`lock_in_table`), elementwise the same
+arithmetic on the same integers, so the same bits. (``math.exp`` differs from
+``numpy.exp`` in the last bit for a few per cent of inputs: never use it here.)
+
+References
+----------
+.. [Hashimoto18] Hashimoto, T. et al. (2018). Fairness without demographics in
+   repeated loss minimization. ICML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .base import Decision, Members, UserMechanism, fires
+from .states import ACTIVE, CHURNED, Move
+
+# -- the formulas -----------------------------------------------------------------------
+
+
+def updated_satisfaction(satisfaction: ArrayLike, experienced_quality: ArrayLike, rate: float):
+    """Satisfaction moves towards experienced quality: ``s + mu (Q_g - s)``."""
+    return satisfaction + rate * (experienced_quality - satisfaction)
+
+
+def lock_in_factor(tenure: ArrayLike, lock_in: float, lock_in_time: float):
+    """Churn multiplier from switching costs: ``1 - l (1 - exp(-tenure / T_l))``.
+
+    Starts at 1 for a new user and falls to ``1 - l`` as tenure (steps) grows.
+    """
+    return 1.0 - lock_in * (1.0 - np.exp(-(tenure / lock_in_time)))
+
+
+def lock_in_table(length: int, lock_in: float, lock_in_time: float) -> np.ndarray:
+    """:func:`lock_in_factor` for tenures ``0 .. length - 1``, to index by tenure."""
+    return lock_in_factor(np.arange(length), lock_in, lock_in_time)
+
+
+def churn_hazard_locked(
+    satisfaction: ArrayLike,
+    reference_quality: float,
+    base_rate: float,
+    sensitivity: float,
+    lock_in: ArrayLike,
+):
+    """:func:`churn_hazard` with the lock-in factor already computed (``lock_in``)."""
+    relative = satisfaction - reference_quality
+    return base_rate * np.exp(-sensitivity * relative) * lock_in
+
+
+def churn_hazard(
+    satisfaction: ArrayLike,
+    reference_quality: float,
+    tenure: ArrayLike,
+    base_rate: float,
+    sensitivity: float,
+    lock_in: float,
+    lock_in_time: float,
+):
+    """Churn hazard per unit time of an active user (the module docstring's formula)."""
+    factor = lock_in_factor(tenure, lock_in, lock_in_time)
+    return churn_hazard_locked(satisfaction, reference_quality, base_rate, sensitivity, factor)
+
+
+# -- churn ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionParams:
+    dt: float
+    quality: list[float]
+    """Quality of the product per group (the experience)."""
+    satisfaction_rate: float
+    reference_quality: float
+    base_rate: float
+    sensitivity: float
+    lock_in: float
+    lock_in_time: float
+    risk: list[float] | None
+    """``churn.retention: risk``: the leaving hazard per group; None under ``hazard``."""
+
+
+class Retention(UserMechanism):
+    """Active users update their satisfaction, then churn at the churn (or risk) hazard."""
+
+    name = "retention"
+    states = (ACTIVE,)
+
+    def prepare(self, view) -> RetentionParams:
+        churn = view.scenario.churn
+        risk = None
+        if churn.retention == "risk":
+            risk = np.asarray(view.risk, dtype=float).tolist()
+        return RetentionParams(
+            dt=float(view.scenario.dt),
+            quality=np.asarray(view.quality, dtype=float).tolist(),
+            satisfaction_rate=float(churn.satisfaction_rate),
+            reference_quality=float(view.reference_quality),
+            base_rate=float(churn.base_rate),
+            sensitivity=float(churn.sensitivity),
+            lock_in=float(churn.lock_in),
+            lock_in_time=float(churn.lock_in_time),
+            risk=risk,
+        )
+
+    def decide(self, user, params: RetentionParams, draws) -> Move:
+        user.next_satisfaction = updated_satisfaction(
+            user.satisfaction, params.quality[user.group], params.satisfaction_rate
+        )
+        if params.risk is not None:
+            hazard = params.risk[user.group]
+        else:
+            hazard = churn_hazard(
+                user.next_satisfaction, params.reference_quality, user.tenure,
+                params.base_rate, params.sensitivity, params.lock_in, params.lock_in_time,
+            )  # fmt: skip
+        return Move.CHURN if fires(hazard, params.dt, draws.clock[user.node]) else Move.STAY
+
+    def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
+        # Computed over all users and masked to the members: most users are active for
+        # most of a run, and whole-array arithmetic is cheaper than gathering them.
+        satisfaction = updated_satisfaction(
+            users.satisfaction, users.per_user(params.quality), params.satisfaction_rate
+        )
+        if params.risk is not None:
+            hazard = users.per_user(params.risk)
+        else:
+            table = users.lock_in_table(params.lock_in, params.lock_in_time)
+            hazard = churn_hazard_locked(
+                satisfaction, params.reference_quality, params.base_rate, params.sensitivity,
+                table[users.tenure.astype(np.intp)],  # intp: a faster gather
+            )  # fmt: skip
+        churns = fires(hazard, params.dt, draws.clock) & members.mask(users)
+        return Decision(moves={Move.CHURN: np.flatnonzero(churns)}, satisfaction=satisfaction)
+
+
+# -- rejoining --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejoinParams:
+    dt: float
+    rate: float
+
+
+class Rejoining(UserMechanism):
+    """Churned users become potential users again at ``churn.rejoin_rate``."""
+
+    name = "rejoining"
+    states = (CHURNED,)
+
+    def prepare(self, view) -> RejoinParams:
+        return RejoinParams(dt=float(view.scenario.dt), rate=float(view.scenario.churn.rejoin_rate))
+
+    def decide(self, user, params: RejoinParams, draws) -> Move:
+        return Move.REJOIN if fires(params.rate, params.dt, draws.clock[user.node]) else Move.STAY
+
+    def decide_all(self, users, members: Members, params: RejoinParams, draws) -> Decision:
+        index = members.index
+        return Decision(
+            moves={Move.REJOIN: index[fires(params.rate, params.dt, draws.clock[index])]}
+        )

@@ -1,0 +1,127 @@
+"""The user's state machine, defined once: states, the moves between them, and how a
+move is committed, with the scalar kernel (one Mesa agent) and the vector kernel (all
+users as arrays) side by side.
+
+::
+
+    POTENTIAL --ADOPT / ADOPT_WOM--> ACTIVE --CHURN--> CHURNED --REJOIN--> POTENTIAL
+                                        ^                  |
+                                        +------RETURN------+   (arrivals: both at once)
+
+A step is synchronous: every user's move is decided from the start-of-step state
+(nobody sees a neighbour's decision of the same step), then every move is committed.
+Committing a move sets the new state, the tenure (steps since the user last adopted),
+the satisfaction, and the active-neighbour counts of the user's neighbours.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class UserState(IntEnum):
+    """Where a user is in the product's life cycle."""
+
+    POTENTIAL = 0
+    """Has not adopted (or came back after churning)."""
+    ACTIVE = 1
+    """Uses the product and produces data."""
+    CHURNED = 2
+    """Left the product; may rejoin at ``churn.rejoin_rate``."""
+
+
+POTENTIAL, ACTIVE, CHURNED = UserState.POTENTIAL, UserState.ACTIVE, UserState.CHURNED
+
+
+class Move(IntEnum):
+    """What a user does in one step; ``STAY`` (0) is false, every other move true."""
+
+    STAY = 0
+    ADOPT = 1
+    """Potential -> active, on their own (marketing, search, an arrival)."""
+    ADOPT_WOM = 2
+    """Potential -> active by word of mouth (the social clock fired first)."""
+    CHURN = 3
+    """Active -> churned."""
+    REJOIN = 4
+    """Churned -> potential again."""
+    RETURN = 5
+    """Churned -> active in one step (an arrival): counted as a rejoin and an adoption."""
+
+
+TARGET = {
+    Move.ADOPT: ACTIVE, Move.ADOPT_WOM: ACTIVE, Move.CHURN: CHURNED,
+    Move.REJOIN: POTENTIAL, Move.RETURN: ACTIVE,
+}  # fmt: skip
+"""The state each move leads to."""
+
+JOINS = (Move.ADOPT, Move.ADOPT_WOM, Move.RETURN)
+"""Moves that make a user active (counted as adoptions)."""
+REJOINS = (Move.REJOIN, Move.RETURN)
+"""Moves that bring a churned user back (counted as rejoins)."""
+
+
+# -- committing a move: scalar kernel (one agent) --------------------------------------
+
+
+def commit(user, move: Move, joining_satisfaction: float) -> None:
+    """Apply ``move`` to one user (a Mesa ``User`` agent or any object with its fields).
+
+    ``user.next_satisfaction`` holds the satisfaction an active user moved to this
+    step (set by the retention kernel); a joiner starts at ``joining_satisfaction``,
+    the quality of the product for their group.
+    """
+    previous = user.state
+    if move is Move.STAY:
+        if previous is ACTIVE:
+            user.satisfaction = user.next_satisfaction
+            user.tenure += 1
+        return
+    state = TARGET[move]
+    user.state = state
+    user.states[user.node] = state
+    if state is ACTIVE:
+        user.satisfaction = joining_satisfaction
+        user.tenure = 0
+        user.tell_neighbours(+1)
+    elif previous is ACTIVE:  # churned this step; tenure is kept
+        user.satisfaction = user.next_satisfaction
+        user.tell_neighbours(-1)
+
+
+# -- committing moves: vector kernel (all users) ----------------------------------------
+
+
+def commit_all(users, moves: dict[Move, np.ndarray], joining_satisfaction: np.ndarray) -> None:
+    """Apply every user's move to the user arrays (``ArrayUsers``), as :func:`commit` would.
+
+    ``moves`` maps each move to the users making it (index arrays); users in none stay.
+    ``users.next_satisfaction`` is everyone's updated satisfaction (only active users'
+    is ever read), ``joining_satisfaction`` the product's quality spread to users.
+    """
+    is_active = users.state == ACTIVE
+    churners = moves.get(Move.CHURN, _NONE)
+    users.satisfaction = users.next_satisfaction
+    users.tenure += is_active  # stayers gain a step; churners keep their tenure
+    users.tenure[churners] -= 1
+    users.state[churners] = CHURNED
+    users.state[moves.get(Move.REJOIN, _NONE)] = POTENTIAL
+    joiners = joined(moves)
+    users.state[joiners] = ACTIVE
+    users.tenure[joiners] = 0
+    users.satisfaction[joiners] = joining_satisfaction[joiners]
+    users.tell_neighbours(joiners, 1)
+    users.tell_neighbours(churners, -1)
+
+
+def joined(moves: dict[Move, np.ndarray]) -> np.ndarray:
+    """The users who became active this step (adopters, then returning users)."""
+    parts = [moves[move] for move in JOINS if move in moves and len(moves[move])]
+    if not parts:
+        return _NONE
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+_NONE = np.zeros(0, dtype=np.intp)

@@ -1,0 +1,542 @@
+"""The scenario format as pydantic sections: types, ranges, defaults and cross-field rules.
+
+No I/O here: files, lines and overrides are in :mod:`.loading`, dotted keys in
+:mod:`.keys`. Every field has a description (shown by ``flywheel schema``) and
+fields that shape what is built at step 0 are marked *structural*
+(:func:`structural`); the list of keys an intervention may not change is derived
+from those marks, never kept by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from simulator.errors import InputError
+
+__all__ = [
+    "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
+    "NetworkSpec", "Population", "Reinvestment", "Scenario", "Section", "structural",
+]  # fmt: skip
+
+Issue = tuple[tuple, str, "str | None"]
+"""A cross-field problem: ``(location relative to the section, message, value repr)``."""
+
+
+def structural(description: str, **constraints: Any) -> Any:
+    """``Field`` metadata for a key fixed at step 0: interventions may not change it.
+
+    The mark is also written into the JSON schema (``"structural": true``).
+    """
+    return Field(description=description, json_schema_extra={"structural": True}, **constraints)
+
+
+def about(description: str, **constraints: Any) -> Any:
+    """``Field`` metadata for an ordinary key: its description and bounds."""
+    return Field(description=description, **constraints)
+
+
+class IssuesError(ValueError):
+    """Cross-field problems raised from a validator, each placed at its own key."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__("; ".join(message for _, message, _ in issues))
+        self.issues = issues
+
+
+def raise_if(issues: list[Issue]) -> None:
+    """From a model validator: report the problems (if any) at their own keys."""
+    if issues:
+        raise IssuesError(issues)
+
+
+class Section(BaseModel):
+    """A block of a scenario file: unknown keys, wrong types and non-finite numbers are errors."""
+
+    # strict: `true` or "0.3" is not a number; ints are still accepted for floats.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
+
+
+class Group(Section):
+    """A user segment: its share of the population, activity and feedback noise."""
+
+    name: Annotated[Name, structural("Segment name, used in columns such as quality[minority].")]
+    share: Annotated[
+        float, structural("The segment's share of the population; shares sum to 1.", gt=0, le=1)
+    ]
+    activity: Annotated[float, about("Mean interactions per active user per week.", ge=0)] = 3.0
+    label_noise: Annotated[
+        float, about("Share of the segment's feedback signals with a wrong label.", ge=0, le=1)
+    ] = 0.10
+    data_mean: Annotated[
+        float,
+        about("Estimator learners: mean of the segment's data distribution N(mean, spread^2)."),
+    ] = 0.0
+    data_spread: Annotated[
+        float, about("Estimator learners: spread (sd) of the segment's data.", gt=0)
+    ] = 1.0
+    arrivals: Annotated[
+        int | None,
+        about("Users of the segment who join per step under adoption.rule: arrivals.", ge=0),
+    ] = None
+
+
+DEFAULT_GROUPS = (Group(name="majority", share=0.8), Group(name="minority", share=0.2))
+
+
+class Population(Section):
+    """The users: how many, which segments, and how unequal their activity is."""
+
+    size: Annotated[int, structural("Number of users (potential customers).", ge=1)] = 5000
+    groups: list[Group] = Field(
+        default_factory=lambda: list(DEFAULT_GROUPS),
+        min_length=1,
+        description="User segments (a named list); shares sum to 1.",
+    )
+    activity_cv: Annotated[
+        float,
+        structural("Coefficient of variation of users' activity (Gamma, mean 1); 0 = equal.", ge=0),
+    ] = 0.5
+
+    @model_validator(mode="after")
+    def _check_groups(self) -> Population:
+        issues, seen = [], set()
+        total = sum(group.share for group in self.groups)
+        if abs(total - 1) > 1e-9:
+            issues.append((("groups",), "group shares must sum to 1", repr(round(total, 9))))
+        for i, group in enumerate(self.groups):
+            if group.name in seen:
+                issues.append((("groups", i, "name"), "duplicate group name", repr(group.name)))
+            seen.add(group.name)
+        raise_if(issues)
+        return self
+
+
+class NetworkSpec(Section):
+    """The social network users adopt through (yaml key ``network``)."""
+
+    kind: Annotated[
+        Literal[
+            "complete", "erdos_renyi", "barabasi_albert", "watts_strogatz",
+            "stochastic_block", "file",
+        ],
+        about("The network model."),
+    ] = "barabasi_albert"  # fmt: skip
+    mean_degree: Annotated[
+        float, about("Target mean number of contacts per user (not complete / file).", gt=0)
+    ] = 6.0
+    rewire: Annotated[
+        float, about("watts_strogatz: probability a ring tie is rewired.", ge=0, le=1)
+    ] = 0.1
+    homophily: Annotated[
+        float,
+        about("stochastic_block: 0 = groups mix at random, 1 = no ties across groups.", ge=0, le=1),
+    ] = 0.0
+    path: Annotated[str | None, about("file: an edge list or GraphML file; nodes are users.")] = (
+        None
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _resolve_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        context = info.context or {}
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute() and context.get("base_dir") is not None:
+            path = context["base_dir"] / path
+            value = str(path)
+        if context.get("check_files") and not path.is_file():
+            raise ValueError(f"network file not found: {path}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> NetworkSpec:
+        issues = []
+        if self.kind == "file" and self.path is None:
+            issues.append((("path",), "is required when kind is 'file'", None))
+        degree = self.mean_degree
+        even = degree.is_integer() and degree >= 2 and degree % 2 == 0
+        if self.kind == "watts_strogatz" and not even:
+            message = "must be an even integer >= 2 when kind is 'watts_strogatz'"
+            issues.append((("mean_degree",), message, repr(degree)))
+        raise_if(issues)
+        return self
+
+
+class Adoption(Section):
+    """How potential users become adopters (Bass hazard, neighbour threshold or arrivals)."""
+
+    rule: Annotated[
+        Literal["bass", "threshold", "arrivals"],
+        about("bass: word-of-mouth hazard; threshold: adopt once a share of contacts has; "
+              "arrivals: each group's fixed count joins per step."),
+    ] = "bass"  # fmt: skip
+    innovation: Annotated[float, about("p: spontaneous adoption hazard per week.", ge=0)] = 0.002
+    imitation: Annotated[
+        float, about("q: word-of-mouth hazard per week per unit share of active contacts.", ge=0)
+    ] = 0.3
+    threshold: Annotated[
+        float, about("threshold rule: share of active contacts needed to adopt.", ge=0, le=1)
+    ] = 0.18
+    quality_sensitivity: Annotated[
+        float, about("kappa: adoption speeds up by exp(kappa (Q - Q_ref)); 0 = plain Bass.", ge=0)
+    ] = 4.0
+    initial_adopters: Annotated[int, structural("Users active at step 0.", ge=0)] = 10
+    seeding: Annotated[
+        Literal["random", "hubs"],
+        structural("Who the initial adopters are: random users or the best-connected ones."),
+    ] = "random"
+
+
+class Data(Section):
+    """How interactions turn into feedback signals and filtered training data."""
+
+    feedback_rate: Annotated[
+        float, about("Share of interactions that yield a usable feedback signal.", ge=0, le=1)
+    ] = 0.3
+    filter_recall: Annotated[
+        float, about("Share of correct signals the quality filter keeps.", ge=0, le=1)
+    ] = 0.9
+    filter_false_accept: Annotated[
+        float, about("Share of wrong signals the quality filter lets through.", ge=0, le=1)
+    ] = 0.3
+    synthetic_share: Annotated[
+        float,
+        about("Estimator learners: share of each generation's batch sampled from the "
+              "deployed model (synthetic data).", ge=0, le=1),
+    ] = 0.0  # fmt: skip
+    policy: Annotated[
+        Literal["accumulate", "replace"],
+        about("Estimator learners: keep every generation's data, or train on the newest only."),
+    ] = "accumulate"
+    batch_size: Annotated[
+        int | None,
+        about("Estimator learners: points per group per generation (required when "
+              "synthetic_share is 1).", ge=1),
+    ] = None  # fmt: skip
+
+    @model_validator(mode="after")
+    def _check_batch(self) -> Data:
+        if self.synthetic_share == 1 and self.batch_size is None:
+            message = (
+                "must be set when data.synthetic_share is 1 (with no real data in the batch, "
+                "it sets how many synthetic points each generation draws)"
+            )
+            raise_if([(("batch_size",), message, "None")])
+        return self
+
+
+class Learning(Section):
+    """The learner: a learning curve from data counts, or an estimator fitted to data points."""
+
+    kind: Annotated[
+        Literal["curve", "estimator"],
+        structural("curve: a learning curve over data counts; estimator: a statistical model "
+                   "fitted to the users' data points."),
+    ] = "curve"  # fmt: skip
+    estimator: Annotated[
+        Literal["median", "mean", "gaussian", "logistic"],
+        about("Estimator learners: which model is fitted."),
+    ] = "median"
+    objective: Annotated[
+        Literal["erm", "group_dro"],
+        about("Estimator learners: average loss (erm) or Hashimoto et al.'s robust risk."),
+    ] = "erm"
+    alpha_min: Annotated[
+        float, about("group_dro: the smallest group share to protect.", gt=0, le=1)
+    ] = 0.3
+    initial_examples: Annotated[
+        int, structural("Clean examples per group held at step 0 (the curated cold-start set).",
+                        ge=0),
+    ] = 0  # fmt: skip
+    initial_error: Annotated[
+        float, about("e_0: error of the cold-start model (no data).", gt=0, le=1)
+    ] = 0.5
+    floor_error: Annotated[
+        float, about("e_inf: error no amount of data removes; < initial_error.", ge=0)
+    ] = 0.05
+    exponent: Annotated[float, about("alpha: power-law exponent of the learning curve.", gt=0)] = (
+        0.3
+    )
+    scale: Annotated[
+        float, about("D_c: examples at which the learning curve starts to bend.", gt=0)
+    ] = 2000.0
+    transfer: Annotated[
+        float, about("tau: how much one group's data helps another's model.", ge=0, le=1)
+    ] = 0.5
+    noise_penalty: Annotated[
+        float, about("lambda: error added per unit share of mislabelled training data.", ge=0)
+    ] = 0.5
+
+    @model_validator(mode="after")
+    def _check_floor(self) -> Learning:
+        issues = []
+        if self.floor_error >= self.initial_error:
+            message = f"must be < learning.initial_error ({self.initial_error:g})"
+            issues.append((("floor_error",), message, repr(self.floor_error)))
+        if self.objective == "group_dro" and self.kind != "estimator":
+            message = "is only used by estimator learners (learning.kind: estimator)"
+            issues.append((("objective",), message, repr(self.objective)))
+        elif self.objective == "group_dro" and self.estimator == "gaussian":
+            message = "group_dro is available for the median, mean and logistic estimators"
+            issues.append((("objective",), message, repr(self.objective)))
+        raise_if(issues)
+        return self
+
+
+class Reinvestment(Section):
+    """How fast collected data is turned back into a better model."""
+
+    rate: Annotated[
+        float, about("Share of filtered data used for training; 0 = data hoarding.", ge=0, le=1)
+    ] = 1.0
+    retrain_every: Annotated[int, about("Steps between retrains.", ge=1)] = 4
+    latency: Annotated[int, about("Steps from training to deployment.", ge=0)] = 1
+    data_half_life: Annotated[
+        float | None, about("Steps for training data to lose half its weight; null = never.", gt=0)
+    ] = 104.0
+    ab_test: Annotated[
+        bool, about("A retrained model goes live only if it beats the deployed one.")
+    ] = True
+
+
+class Churn(Section):
+    """Why active users leave: base hazard, dissatisfaction, softened by lock-in."""
+
+    base_rate: Annotated[
+        float, about("c_0: churn hazard per week at satisfaction equal to the outside option.",
+                     ge=0),
+    ] = 0.01  # fmt: skip
+    sensitivity: Annotated[
+        float, about("beta: churn is multiplied by exp(-beta (s - Q_ref)).", ge=0)
+    ] = 5.0
+    satisfaction_rate: Annotated[
+        float, about("mu: share of the gap to current quality satisfaction closes per step.",
+                     ge=0, le=1),
+    ] = 0.3  # fmt: skip
+    lock_in: Annotated[
+        float, about("l: largest share by which switching costs cut churn.", ge=0, le=1)
+    ] = 0.5
+    lock_in_time: Annotated[float, about("T_l: steps for lock-in to build up.", gt=0)] = 26.0
+    rejoin_rate: Annotated[
+        float, about("Hazard per week for a churned user to become a potential user again.", ge=0)
+    ] = 0.0
+    retention: Annotated[
+        Literal["hazard", "risk"],
+        about("hazard: the churn hazard; risk (estimator learners): an active user stays "
+              "with probability exp(-R_g dt)."),
+    ] = "hazard"  # fmt: skip
+
+
+class Baseline(Section):
+    """Quality users can get elsewhere, rising from ``start`` towards ``ceiling``."""
+
+    start: Annotated[float, about("b_0: outside quality at step 0.", ge=0, le=1)] = 0.5
+    ceiling: Annotated[float, about("b_inf: where the outside quality is heading.", ge=0, le=1)] = (
+        0.8
+    )
+    time_constant: Annotated[
+        float | None, about("T_b: steps to cover 63% of the way; null = stays at start.", gt=0)
+    ] = 156.0
+
+
+class Market(Section):
+    """The competitive environment of the product."""
+
+    baseline: Baseline = Field(
+        default=Baseline(), description="The free open model users can always switch to."
+    )
+    regulatory_barrier: Annotated[
+        bool, about("Regulation shields the incumbent (an input of the defensibility audit).")
+    ] = False
+
+
+class Intervention(Section):
+    """A change of non-structural keys from step ``at`` on: ``set`` maps dotted keys to values."""
+
+    at: Annotated[int, about("The step at which the change takes effect.", ge=1)]
+    set: Annotated[
+        dict[str, Any], about("Dotted keys to new values (mappings merge).", min_length=1)
+    ]
+
+
+def _check_network_file(path: str, size: int) -> list[Issue]:
+    """A network file must parse and have one node per user."""
+    from simulator.world.network.files import read_network_file
+
+    if not Path(path).is_file():
+        return []  # reported by the path validator
+    try:
+        nodes, _ = read_network_file(path)
+    except InputError as exc:
+        return [(("network", "path"), str(exc).removeprefix("network.path: "), None)]
+    if nodes != size:
+        message = (
+            f"file {path!r} has {nodes} nodes but population.size is {size}; "
+            f"set population.size: {nodes}"
+        )
+        return [(("network", "path"), message, None)]
+    return []
+
+
+class Scenario(Section):
+    """One complete, validated scenario; ``Scenario()`` is the baseline."""
+
+    name: Annotated[
+        Name, structural("Identifier; names the default results folder results/<name>/.")
+    ] = "baseline"
+    description: Annotated[str, structural("The question the scenario asks.")] = (
+        "One AI product, 5,000 users on a scale-free social network, retraining every "
+        "four weeks against an improving open baseline model."
+    )
+    seed: Annotated[int, structural("Root seed of all randomness.", ge=0)] = 42
+    steps: Annotated[int, structural("Number of steps to simulate.", ge=1)] = 156
+    dt: Annotated[float, structural("Length of a step, in weeks.", gt=0)] = 1.0
+    engine: Annotated[
+        Literal["agent", "array", "auto"],
+        structural("agent (Mesa agents), array (NumPy; same results) or auto."),
+    ] = "auto"
+    population: Population = Field(default=Population(), description="The users.")
+    network: Annotated[NetworkSpec, structural("The social network.")] = NetworkSpec()
+    adoption: Adoption = Field(default=Adoption(), description="How users adopt.")
+    data: Data = Field(default=Data(), description="The data pipeline.")
+    learning: Learning = Field(default=Learning(), description="The learner.")
+    reinvestment: Reinvestment = Field(
+        default=Reinvestment(), description="Retraining and deployment."
+    )
+    churn: Churn = Field(default=Churn(), description="Why users leave.")
+    market: Market = Field(default=Market(), description="What users can get elsewhere.")
+    interventions: Annotated[
+        list[Intervention], structural("Changes of non-structural keys part-way through a run.")
+    ] = []
+
+    @model_validator(mode="after")
+    def _check_scenario(self, info: ValidationInfo) -> Scenario:
+        issues = []
+        size, seeds = self.population.size, self.adoption.initial_adopters
+        if self.network.kind == "file" and (info.context or {}).get("check_files"):
+            issues += _check_network_file(self.network.path, size)
+        if seeds > size:
+            message = f"must be <= population.size ({size})"
+            issues.append((("adoption", "initial_adopters"), message, repr(seeds)))
+        if self.network.kind not in ("complete", "file") and self.network.mean_degree >= size:
+            message = f"must be < population.size ({size})"
+            issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
+        raise_if(issues + self._check_estimator_keys() + self._check_interventions())
+        return self
+
+    def _check_estimator_keys(self) -> list[Issue]:
+        """Keys that only mean something with estimator learners or the arrivals rule."""
+        issues: list[Issue] = []
+        arrivals = self.adoption.rule == "arrivals"
+        for i, group in enumerate(self.population.groups):
+            where = ("population", "groups", i, "arrivals")
+            if arrivals and group.arrivals is None:
+                issues.append((where, "is required when adoption.rule is 'arrivals'", "None"))
+            elif not arrivals and group.arrivals is not None:
+                message = "is only used when adoption.rule is 'arrivals'"
+                issues.append((where, message, repr(group.arrivals)))
+        if self.learning.kind == "estimator":
+            if self.learning.estimator == "logistic" and self.data.synthetic_share > 0:
+                message = (
+                    "needs a generative estimator (median, mean or gaussian): a logistic "
+                    "classifier models labels, not the data, so it cannot sample points"
+                )
+                share = repr(self.data.synthetic_share)
+                issues.append((("data", "synthetic_share"), message, share))
+            return issues
+        only = "is only used by estimator learners (learning.kind: estimator)"
+        if self.churn.retention == "risk":
+            issues.append((("churn", "retention"), only, "'risk'"))
+        data = self.data
+        for key, value, default in (("synthetic_share", data.synthetic_share, 0.0),
+                                    ("policy", data.policy, "accumulate"),
+                                    ("batch_size", data.batch_size, None)):  # fmt: skip
+            if value != default:
+                issues.append((("data", key), only, repr(value)))
+        return issues
+
+    def _check_interventions(self) -> list[Issue]:
+        """Apply the interventions cumulatively, in ``at`` order; each result must be valid."""
+        from .keys import BadKeyError, apply_key, is_structural
+        from .loading import translate
+
+        issues: list[Issue] = []
+        current = self.to_dict() | {"interventions": []}
+        for i in sorted(range(len(self.interventions)), key=lambda i: self.interventions[i].at):
+            change, where = self.interventions[i], ("interventions", i)
+            # An intervention after the last step is allowed: it never happens in this
+            # run, so shortening a run with --steps never invalidates its file.
+            trial, paths = copy.deepcopy(current), {}
+            for key, value in change.set.items():
+                if is_structural(key):
+                    message = "is structural (fixed at step 0) and cannot change in an intervention"
+                    issues.append((where + ("set", key), message, repr(value)))
+                    continue
+                try:
+                    paths[key] = apply_key(trial, key, value)
+                except BadKeyError as problem:
+                    issues.append((where + ("set", key), str(problem), None))
+            try:
+                Scenario.model_validate(trial)
+            except ValidationError as exc:
+                for loc, message, value in translate(exc):
+                    key = next((k for k, p in paths.items() if loc[: len(p)] == p), None)
+                    rest = (key, *loc[len(paths[key]) :]) if key is not None else loc
+                    issues.append((where + ("set", *rest), message, value))
+                continue
+            if len(paths) == len(change.set):
+                current = trial
+        return sorted(issues, key=lambda issue: issue[0][1])  # in the file's order
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """Return a new validated scenario with dotted keys set to new values.
+
+        Parameters
+        ----------
+        overrides : Mapping[str, Any]
+            Dotted keys (``reinvestment.retrain_every``, ``population.groups.minority.label_noise``)
+            to values.
+
+        Returns
+        -------
+        Scenario
+            The changed scenario; ``self`` is left unchanged.
+
+        Raises
+        ------
+        ScenarioError
+            If a key is unknown or the changed scenario is invalid (all problems listed).
+        """
+        from .loading import ScenarioError, collect
+
+        scenario, problems = collect(self.to_dict(), overrides, check_files=False)
+        if scenario is None:
+            raise ScenarioError(problems)
+        return scenario
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (lists, dicts, numbers, strings)."""
+        return self.model_dump(mode="python")
+
+    def to_yaml(self) -> str:
+        """The resolved scenario as YAML text that loads back to an equal scenario."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
