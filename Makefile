@@ -9,16 +9,19 @@ PYTEST_WORKERS ?= 2
 
 venv: $(STAMP)
 
+# -qq: pip prints errors only (no notices about the machine's package indexes, no
+# build-backend chatter), so a first `make run` shows what it did and the result.
 $(STAMP): pyproject.toml
 	@interp=$$(./scripts/find-python) || exit 1; \
 	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$interp"; "$$interp" -m venv $(VENV) || exit 1; fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "Installing flywheel and its dependencies into $(VENV) (once; about a minute)"
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
 
 ## run: create the venv, install, run the baseline scenario into results/baseline/
 run: $(STAMP)
-	$(VENV)/bin/flywheel run scenarios/baseline.yaml --out results/baseline
+	@$(VENV)/bin/flywheel run scenarios/baseline.yaml --out results/baseline
 
 ## test: the default (fast) test suite, notebooks included
 test: $(STAMP)

@@ -107,6 +107,28 @@ def validate(
 
 
 @app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option(help="Write the schema to this file instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the scenario format as JSON Schema, for editors that complete and check YAML."""
+    import json
+
+    from .scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write the schema ({exc.strerror})")
+    typer.echo(f"wrote the scenario schema to {out}")
+
+
+@app.command()
 def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flywheel run`.")]):
     """Redraw the plots of a results folder into DIR/plots/."""
     from .reporting.plots import plot_results_dir

@@ -16,12 +16,10 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
+from SALib.test_functions import Ishigami
 from scipy import stats
-
-pytest.importorskip("SALib")
-from SALib.sample import morris as morris_sample  # noqa: E402
-from SALib.sample import sobol as sobol_sample  # noqa: E402
-from SALib.test_functions import Ishigami  # noqa: E402
 
 from simulator.errors import InputError  # noqa: E402
 from simulator.experiment import analysis  # noqa: E402

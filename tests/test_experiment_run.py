@@ -133,7 +133,6 @@ def test_identical_tables_with_two_local_processes(serial, tmp_path):
 
 
 def test_identical_tables_on_a_dask_local_cluster(serial, tmp_path):
-    pytest.importorskip("distributed")
     path, reference = serial
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
@@ -144,7 +143,8 @@ def test_identical_tables_on_a_dask_local_cluster(serial, tmp_path):
 
 
 def test_identical_tables_on_an_existing_dask_cluster_by_address(serial, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     path, reference = serial
     with (
         warnings.catch_warnings(),
@@ -258,11 +258,16 @@ def test_local_processes_need_no_main_guard(tmp_path):
     assert done.stdout.strip() == "6"
 
 
-def test_analyze_command_uses_part_b(serial):
-    pytest.importorskip("simulator.experiment.analysis")
+def test_analyze_command_writes_the_summary_and_figures(serial):
     _, result = serial
     cli = runner.invoke(app, ["analyze", str(result.path), "--outcome", "final.moat"])
     assert cli.exit_code == 0, cli.output
+    analysis = result.path / "analysis"
+    summary = pd.read_csv(analysis / "summary.csv")
+    points = result.runs()["point"].nunique()
+    assert len(summary) == points  # one row per design point
+    for figure in ("phase_diagram.png", "lines.png"):
+        assert (analysis / figure).stat().st_size > 10_000, figure
 
 
 def test_parquet_runs_table_types(serial):

@@ -7,6 +7,7 @@ import pytest
 
 from simulator.firm import Firm
 from simulator.firm.datastore import decay_factor
+from simulator.firm.deployment import Deployment
 from simulator.firm.learners import CurveLearner
 from simulator.firm.learners.curve import effective_data, learning_curve_error, quality_from_error
 from simulator.scenario import Scenario
@@ -84,20 +85,44 @@ def test_firm_with_zero_reinvestment_never_learns():
     np.testing.assert_array_equal(firm.quality, start)
 
 
-def test_ab_test_keeps_the_deployed_model_when_the_new_one_is_not_better():
-    firm = Firm(Scenario().with_overrides({"reinvestment.rate": 0.0}))
-    rng = np.random.default_rng(0)
+def test_ab_test_keeps_the_deployed_model_when_the_new_one_is_worse():
+    # Every signal wrong and let through: the noise penalty makes a retrained model worse
+    # than the cold start (quality 1 - e_0 - lambda * 1 < 1 - e_0), so the gate keeps it back.
+    noisy = {
+        "population.groups.0.label_noise": 1.0, "population.groups.1.label_noise": 1.0,
+        "data.filter_false_accept": 1.0, "learning.noise_penalty": 0.5,
+    }  # fmt: skip
+    gated = Firm(Scenario().with_overrides(noisy))
+    ungated = Firm(Scenario().with_overrides(noisy | {"reinvestment.ab_test": False}))
+    start = gated.quality.copy()
     for step in range(1, 13):
-        firm.collect(np.array([100, 20]), rng)
-        firm.learn(step)
-    assert firm.model_version == 0  # three retrains, none better than the cold start
-    noisy = Firm(Scenario().with_overrides({"reinvestment.ab_test": False,
-                                               "reinvestment.rate": 0.0}))  # fmt: skip
-    for step in range(1, 13):
-        noisy.learn(step)
+        for firm in (gated, ungated):
+            firm.collect(np.array([100, 20]), np.random.default_rng(step))
+            firm.learn(step)
+    assert gated.model_version == 0  # three retrains, each worse than the cold start
+    np.testing.assert_array_equal(gated.quality, start)
     # without the gate every retrain goes live: trained at 4 and 8, live at 5 and 9
-    # (the one trained at 12 would go live at 13)
-    assert noisy.model_version == 2
+    # (the one trained at 12 would go live at 13), and users get the worse model
+    assert ungated.model_version == 2
+    assert (ungated.quality < start).all()
+
+
+def test_ab_test_ships_a_better_model():
+    firm = Firm(Scenario())
+    start = firm.quality.copy()
+    for step in range(1, 6):
+        firm.collect(np.array([5000, 1000]), np.random.default_rng(step))
+        firm.learn(step)
+    assert firm.model_version == 1  # trained at 4 on 6,000 x 5 interactions, live at 5
+    assert (firm.quality > start).all()
+
+
+def test_the_gate_compares_population_weighted_quality():
+    shares = np.array([0.8, 0.2])
+    assert Deployment.better(np.array([0.7, 0.5]), np.array([0.6, 0.6]), shares)  # 0.66 > 0.6
+    # better for the minority, worse for the average user: 0.64 < 0.66
+    assert not Deployment.better(np.array([0.6, 0.8]), np.array([0.7, 0.5]), shares)
+    assert not Deployment.better(np.array([0.6, 0.6]), np.array([0.6, 0.6]), shares)  # a tie
 
 
 def test_when_several_models_are_due_the_newest_goes_live_once():

@@ -102,3 +102,112 @@ def test_rules_give_the_same_bits_on_scalars_and_arrays(satisfaction, reference,
     scalar = churn_hazard(satisfaction, reference, tenure, *args)
     array = churn_hazard(np.array([satisfaction]), reference, np.array([tenure]), *args)
     assert float(scalar) == float(array[0])
+
+
+# -- every mechanism's two kernels agree -------------------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+import scipy.sparse  # noqa: E402
+
+from simulator import load_scenario  # noqa: E402
+from simulator.engines.agent import UserDraws  # noqa: E402
+from simulator.engines.array import ArrayUsers  # noqa: E402
+from simulator.engines.draws import GroupOrder, draw_step  # noqa: E402
+from simulator.engines.step import StepView  # noqa: E402
+from simulator.mechanisms import USER_MECHANISMS, Members, Move, UserState  # noqa: E402
+
+
+@st.composite
+def situations(draw):
+    """Random users (states, tenure, satisfaction, neighbours), a scenario and a step view."""
+    n = draw(st.integers(1, 60))
+    n_groups = draw(st.integers(1, 3))
+    rule = draw(st.sampled_from(["bass", "threshold", "arrivals"]))
+    retention = draw(st.sampled_from(["hazard", "risk"]))
+    groups = [{"name": f"g{i}", "share": 1 / n_groups,
+               **({"arrivals": draw(st.integers(0, 5))} if rule == "arrivals" else {})}
+              for i in range(n_groups)]  # fmt: skip
+    scenario = load_scenario({
+        "population": {"size": max(n, 2), "groups": groups},
+        "network": {"kind": "complete"},
+        "dt": draw(st.sampled_from([0.5, 1.0, 3.0])),
+        "adoption": {"rule": rule, "innovation": draw(st.floats(0, 2)),
+                     "imitation": draw(st.floats(0, 5)), "threshold": draw(st.floats(0, 1)),
+                     "quality_sensitivity": draw(st.floats(0, 10)), "initial_adopters": 0},
+        "churn": {"base_rate": draw(st.floats(0, 2)), "sensitivity": draw(st.floats(0, 10)),
+                  "satisfaction_rate": draw(st.floats(0, 1)), "lock_in": draw(st.floats(0, 1)),
+                  "lock_in_time": draw(st.floats(0.5, 50)), "rejoin_rate": draw(st.floats(0, 3)),
+                  "retention": retention},
+        "learning": {"kind": "estimator"} if retention == "risk" else {},
+    })  # fmt: skip
+    rng = np.random.default_rng(draw(st.integers(0, 2**32)))
+    group = rng.integers(0, n_groups, n).astype(np.int16)
+    degree = rng.integers(0, 8, n)
+    state = rng.integers(0, 3, n).astype(np.int8)
+    tenure = rng.integers(0, 300, n).astype(np.int32)
+    # A star-free random adjacency is not needed: the kernels read degree and counts only.
+    adjacency = scipy.sparse.csr_array((n, n), dtype=np.int8)
+    users = ArrayUsers(adjacency, group, np.zeros(0, dtype=np.intp), np.zeros(n_groups))
+    users.degree = degree.astype(np.int32)
+    users.active_neighbours = (rng.random(n) * (degree + 1)).astype(np.int32).clip(max=degree)
+    users.state[:] = state
+    users.tenure[:] = tenure
+    users._steps = 300  # the engine's invariant: no tenure exceeds the steps taken
+    users.satisfaction = rng.random(n)
+    users.next_satisfaction = users.satisfaction
+    rates = rng.exponential(3.0, n)
+    order = GroupOrder.of(group, n_groups)
+    draws = draw_step(rng, users.state, order, rates[order.order])
+    view = StepView(
+        step=draw(st.integers(1, 100)), scenario=scenario, quality=rng.random(n_groups),
+        risk=rng.exponential(0.3, n_groups), reference_quality=float(rng.random()),
+        user_state=users.state, user_group=group, draws=draws,
+    )  # fmt: skip
+    return users, view
+
+
+def _agents(users: ArrayUsers) -> list[SimpleNamespace]:
+    return [
+        SimpleNamespace(node=i, group=int(users.group[i]), state=UserState(int(users.state[i])),
+                        satisfaction=float(users.satisfaction[i]), tenure=int(users.tenure[i]),
+                        active_neighbours=int(users.active_neighbours[i]),
+                        degree=int(users.degree[i]), next_satisfaction=None)
+        for i in range(len(users.state))
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("mechanism", USER_MECHANISMS, ids=lambda m: m.name)
+@given(situation=situations(), subset=st.booleans())
+def test_scalar_and_vector_kernels_agree(mechanism, situation, subset):
+    """The Mesa agent's kernel (one call per user) and the array kernel (one call for all)
+    give every user the same move and satisfaction, bit for bit; ``subset`` also checks
+    the kernels on members left over by an earlier mechanism."""
+    users, view = situation
+    params = mechanism.prepare(view)
+    if params is None:
+        return  # not in force under this scenario
+    draws = view.draws
+    per_user = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
+    agents = _agents(users)
+    for state in mechanism.states:
+        everyone = (
+            draws.potential
+            if state is UserState.POTENTIAL
+            else np.flatnonzero(users.state == state)
+        )
+        members = everyone[::2] if subset else everyone
+        vector = mechanism.decide_all(
+            users, Members(state, users.state, members, whole=not subset), params, draws
+        )
+        from_vector = {int(u): move for move, idx in vector.moves.items() for u in idx}
+        from_scalar = {}
+        for node in members.tolist():
+            move = mechanism.decide(agents[node], params, per_user)
+            if move is not Move.STAY:
+                from_scalar[node] = move
+        assert from_vector == from_scalar
+        assert vector.organic == sum(m is Move.ADOPT_WOM for m in from_scalar.values())
+        if vector.satisfaction is not None:
+            for node in members.tolist():
+                assert vector.satisfaction[node] == agents[node].next_satisfaction

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import matplotlib as mpl
@@ -147,12 +146,13 @@ def test_single_group_and_minimal_summary(tmp_path):
 
 
 def test_no_global_pyplot_state_or_rc_leak(run):
-    pyplot = sys.modules.get("matplotlib.pyplot")  # imported by someone else, or not at all
-    figures_before = pyplot.get_fignums() if pyplot else []
+    from matplotlib import pyplot  # imported first, so a figure made through it would show
+
+    figures_before = pyplot.get_fignums()
     rc_before = dict(mpl.rcParams)
     all_figures(*run)
     assert dict(mpl.rcParams) == rc_before
-    assert (pyplot.get_fignums() if pyplot else []) == figures_before
+    assert pyplot.get_fignums() == figures_before
 
 
 def test_compare_figure(run):

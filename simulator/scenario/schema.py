@@ -28,7 +28,8 @@ from simulator.errors import InputError
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
-    "NetworkSpec", "Population", "Reinvestment", "Scenario", "Section", "structural",
+    "NetworkSpec", "Population", "Reinvestment", "Scenario", "Section", "scenario_json_schema",
+    "structural",
 ]  # fmt: skip
 
 Issue = tuple[tuple, str, "str | None"]
@@ -540,3 +541,17 @@ class Scenario(Section):
         import yaml
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The scenario format as JSON Schema (pydantic's own), with a title and the draft.
+
+    Editors use it to complete and check scenario files; keys marked
+    ``"structural": true`` cannot change in an intervention.
+    """
+    schema = Scenario.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Flywheel scenario",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }

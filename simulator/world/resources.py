@@ -30,6 +30,73 @@ def estimated_bytes(scenario, engine: str, uses_networkx: bool) -> int:
     return total + size * per_user
 
 
+BYTES_PER_POINT = 48
+"""Estimator learners: a data point's value and birth step (16 bytes), and the copies a
+generation makes while it concatenates and samples (measured peak, rounded up)."""
+
+
+def expected_points_per_step(scenario) -> float:
+    """Estimator learners: the real data points the users give per step if all were active.
+
+    ``N_g activity_g dt f (r (1 - e_g) + a e_g) rho`` summed over groups: the pipeline's
+    expected yield (feedback rate f, filter recall r and false accept a, label noise e_g,
+    reinvestment rate rho).
+    """
+    data, size = scenario.data, scenario.population.size
+    total = 0.0
+    for group in scenario.population.groups:
+        kept = (
+            data.filter_recall * (1 - group.label_noise)
+            + data.filter_false_accept * group.label_noise
+        )
+        total += size * group.share * group.activity * scenario.dt * data.feedback_rate * kept
+    return total * scenario.reinvestment.rate
+
+
+def synthetic_points_per_generation(scenario) -> float:
+    """Estimator learners: synthetic points one retrain draws, summed over groups.
+
+    With ``data.batch_size`` M: ``M s`` per group. Without: ``s / (1 - s)`` per real point
+    collected since the previous retrain (``retrain_every`` steps of
+    :func:`expected_points_per_step`).
+    """
+    share, size = scenario.data.synthetic_share, scenario.data.batch_size
+    if share == 0:
+        return 0.0
+    if size is not None:
+        return size * share * len(scenario.population.groups)
+    real = expected_points_per_step(scenario) * scenario.reinvestment.retrain_every
+    return real * share / (1.0 - share)
+
+
+def check_training_points(scenario, have: int | None) -> None:
+    """Refuse an estimator run whose synthetic data alone would not fit in memory."""
+    if scenario.learning.kind != "estimator" or have is None:
+        return
+    points = synthetic_points_per_generation(scenario)
+    need = points * BYTES_PER_POINT
+    if need <= 0.9 * have:
+        return
+    share, size = scenario.data.synthetic_share, scenario.data.batch_size
+    if size is None:
+        how = (
+            f"data.synthetic_share: with a share of {share!r} and no data.batch_size, each "
+            f"retrain samples s / (1 - s) = {share / (1 - share):,.4g} synthetic points per real "
+            "point collected"
+        )
+        fix = "set data.batch_size (points per group per generation), or lower data.synthetic_share"
+    else:
+        how = (
+            f"data.batch_size: {size:,} points per group per generation with data.synthetic_share "
+            f"{share!r}"
+        )
+        fix = "lower data.batch_size"
+    raise InputError(
+        f"{how}: about {points:,.4g} points needing {need / 2**30:,.1f} GiB of memory at each "
+        f"retrain; this machine has {have / 2**30:.1f} GiB available. To fit: {fix}."
+    )
+
+
 def available_bytes() -> int | None:
     """Memory available to a new process (Linux ``MemAvailable``), or None if unknown."""
     try:
@@ -48,6 +115,7 @@ def available_bytes() -> int | None:
 def check_memory(scenario, engine: str, uses_networkx: bool) -> None:
     """Raise InputError if the run would need more than 90% of the available memory."""
     need, have = estimated_bytes(scenario, engine, uses_networkx), available_bytes()
+    check_training_points(scenario, have)
     if have is None or need <= 0.9 * have:
         return
     options = ["use engine: array"] if engine == "agent" else []

@@ -1,0 +1,128 @@
+"""Interventions do what they say: every key an intervention may set changes the run from
+that step on, and every other key is refused as structural.
+
+The keys are derived from the schema, so a new key without a case here fails
+``test_every_settable_key_has_a_case``: the list cannot drift.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simulator import load_scenario, run
+from simulator.scenario import ScenarioError
+from simulator.scenario.keys import generic, is_structural, leaf_keys
+
+AT = 10
+CURVE = {
+    "steps": 25, "population": {"size": 300}, "adoption": {"innovation": 0.02},
+    "reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": False},
+    "churn": {"base_rate": 0.05},
+}  # fmt: skip
+ESTIMATOR = {
+    "steps": 25,
+    "population": {"size": 300, "groups": [
+        {"name": "majority", "share": 0.8, "data_mean": -0.3},
+        {"name": "minority", "share": 0.2, "data_mean": 0.3}]},
+    "adoption": {"innovation": 0.02},
+    "learning": {"kind": "estimator", "estimator": "median", "initial_examples": 10},
+    "reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": False},
+    "churn": {"base_rate": 0.05},
+}  # fmt: skip
+DRO = ESTIMATOR | {"learning": ESTIMATOR["learning"] | {"objective": "group_dro"}}
+ARRIVALS = ESTIMATOR | {
+    "population": {"size": 300, "groups": [
+        {"name": "majority", "share": 0.8, "data_mean": -0.3, "arrivals": 4},
+        {"name": "minority", "share": 0.2, "data_mean": 0.3, "arrivals": 1}]},
+    "adoption": {"rule": "arrivals"},
+}  # fmt: skip
+THRESHOLD = CURVE | {"adoption": {"rule": "threshold", "threshold": 0.5, "innovation": 0.01}}
+GATED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": True}}
+
+# generic key -> (base scenario, new value, step of the intervention)
+CASES = {
+    "population.groups.*.activity": (CURVE, 9.0, AT),
+    "population.groups.*.label_noise": (CURVE, 0.6, AT),
+    "population.groups.*.data_mean": (ESTIMATOR, 2.0, AT),
+    "population.groups.*.data_spread": (ESTIMATOR, 3.0, AT),
+    "population.groups.*.arrivals": (ARRIVALS, 0, AT),
+    "adoption.rule": (CURVE, "threshold", AT),
+    "adoption.innovation": (CURVE, 0.3, AT),
+    "adoption.imitation": (CURVE, 3.0, AT),
+    "adoption.threshold": (THRESHOLD, 0.05, AT),
+    "adoption.quality_sensitivity": (CURVE, 0.0, AT),
+    "data.feedback_rate": (CURVE, 1.0, AT),
+    "data.filter_recall": (CURVE, 0.1, AT),
+    "data.filter_false_accept": (CURVE, 1.0, AT),
+    "data.synthetic_share": (ESTIMATOR, 0.5, AT),
+    "data.policy": (ESTIMATOR, "replace", AT),
+    "data.batch_size": (ESTIMATOR, 3, AT),
+    "learning.estimator": (ESTIMATOR, "mean", AT),
+    "learning.objective": (ESTIMATOR, "group_dro", AT),
+    "learning.alpha_min": (DRO, 0.9, AT),
+    "learning.initial_error": (CURVE, 0.9, AT),
+    "learning.floor_error": (CURVE, 0.3, AT),
+    "learning.exponent": (CURVE, 1.0, AT),
+    "learning.scale": (CURVE, 20.0, AT),
+    "learning.transfer": (CURVE, 0.0, AT),
+    "learning.noise_penalty": (CURVE, 3.0, AT),
+    "reinvestment.rate": (CURVE, 0.0, AT),
+    "reinvestment.retrain_every": (CURVE, 7, AT),
+    "reinvestment.latency": (CURVE, 5, AT),
+    "reinvestment.data_half_life": (CURVE, 0.5, AT),
+    "reinvestment.ab_test": (GATED, False, 1),  # the first noisy models are worse: they ship
+    "churn.base_rate": (CURVE, 0.5, AT),
+    "churn.sensitivity": (CURVE, 0.0, AT),
+    "churn.satisfaction_rate": (CURVE, 1.0, AT),
+    "churn.lock_in": (CURVE, 1.0, AT),
+    "churn.lock_in_time": (CURVE, 1.0, AT),
+    "churn.rejoin_rate": (CURVE, 5.0, AT),
+    "churn.retention": (ESTIMATOR, "risk", AT),
+    "market.baseline.start": (CURVE, 0.1, AT),
+    "market.baseline.ceiling": (CURVE, 1.0, AT),
+    "market.baseline.time_constant": (CURVE, 2.0, AT),
+    "market.regulatory_barrier": (CURVE, True, AT),  # an audit input: read at the end
+}
+END_OF_RUN = {"market.regulatory_barrier"}
+"""Keys whose only effect is on the end-of-run audit (summary.json), not the timeseries."""
+
+
+def settable_keys() -> list[str]:
+    return [key for key in leaf_keys() if not is_structural(key)]
+
+
+def test_every_settable_key_has_a_case():
+    assert sorted(settable_keys()) == sorted(CASES)
+
+
+def _concrete(key: str) -> str:
+    return key.replace("*", "minority") if key.startswith("population.groups.") else key
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_an_intervention_changes_the_run_from_its_step(key):
+    base, value, at = CASES[key]
+    scenario = load_scenario(base)
+    changed = scenario.with_overrides(
+        {"interventions": [{"at": at, "set": {_concrete(key): value}}]}
+    )
+    before, after = run(scenario), run(changed)
+    if key in END_OF_RUN:
+        assert before.summary["defensibility"] != after.summary["defensibility"]
+        return
+    rows = before.timeseries.columns
+    earlier = before.timeseries.loc[: at - 1]
+    pd.testing.assert_frame_equal(earlier, after.timeseries.loc[: at - 1][rows])
+    differs = before.timeseries.loc[at:].compare(after.timeseries.loc[at:][rows])
+    assert not differs.empty, f"{key} = {value!r} from step {at} changed nothing"
+
+
+@pytest.mark.parametrize("key", [key for key in leaf_keys() if is_structural(key)])
+def test_structural_keys_are_refused_by_name(key):
+    value = load_scenario({}).to_dict()
+    for part in generic(key).replace("*", "0").split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario({"interventions": [{"at": 3, "set": {_concrete(key): value}}]})
+    assert f"interventions.0.set.{_concrete(key)}: is structural" in str(info.value)
