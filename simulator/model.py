@@ -38,9 +38,10 @@ class FlywheelModel(mesa.Model):
         The scenario to run; ``None`` runs the baseline (``Scenario()``).
     seed : int, optional
         Root seed; defaults to the scenario's ``seed``.
-    engine : {"agent", "array", "auto"}, optional
-        Defaults to the scenario's ``engine``. ``agent`` makes every user a Mesa
-        agent; ``array`` keeps users in NumPy arrays (no agents, same results).
+    engine : str, optional
+        ``agent``, ``array`` or ``auto``; defaults to the scenario's ``engine``. The agent
+        engine makes every user a Mesa agent; the array engine keeps users in NumPy
+        arrays (no agents, same results).
     mechanisms : tuple of UserMechanism, optional
         The user-side mechanisms, in decision order (default:
         :data:`simulator.mechanisms.USER_MECHANISMS`).
