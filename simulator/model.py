@@ -21,6 +21,7 @@ from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
+from .mechanisms.choice import is_plain
 from .metrics.reporters import model_reporters
 from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
@@ -91,9 +92,18 @@ class FlywheelModel(mesa.Model):
         self._graph = population.graph
         self._set_interaction_rate()
 
-        self.firm = Firm(scenario, self.streams.pipeline)
-        self.firms = [self.firm]
+        self.firm_names = scenario.firm_names
+        self.market_firms = None if is_plain(scenario) else len(self.firm_names)
+        """A market of several firms (or network effects, tastes): how many firms; None for
+        one plain product (the faster path of the mechanisms)."""
+        self.firms = [
+            Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name)
+            for j, name in enumerate(self.firm_names)
+        ]
         """Every firm in the market (one: a scenario without ``firms:``)."""
+        self.firm = self.firms[0]
+        self.entered = np.zeros(len(self.firms), dtype=bool)
+        """Which firms' products have been put on offer (and their first users seeded)."""
         self.outside = OutsideOption.of(scenario)
         self.reference_quality = self.outside.quality(0)
 
@@ -103,16 +113,29 @@ class FlywheelModel(mesa.Model):
         moved = np.bincount(self.user_group[population.initial_adopters], minlength=self.n_groups)
         self.counts[UserState.POTENTIAL] -= moved
         self.counts[UserState.ACTIVE] += moved
+        self._firm_counts = np.zeros((len(self.firms), self.n_groups), dtype=np.int64)
+        self._firm_counts[0] = moved
         self.user_engine = make_engine(self.engine, self, population, self.firm.quality)
         """Computes the users' half of each step (``UserEngine`` protocol)."""
+        self.entered[0] = not scenario.firms or scenario.firms[0].enters_at == 0
+        self.enter_firms(0)
 
+        pipelines = tuple(PipelineCounts.empty(self.n_groups) for _ in self.firms)
         self.record = StepRecord(
-            step=0, time=0.0, counts=self.counts.copy(), tally=StepTally.empty(self.n_groups),
-            pipeline=PipelineCounts.empty(self.n_groups), firm=self.firm.record(),
+            step=0, time=0.0, counts=self.counts.copy(),
+            tally=StepTally.empty(self.n_groups, self.market_firms),
+            pipeline=pipelines[0], firm=self.firm.record(),
             reference_quality=self.reference_quality, deployed=False,
+            firms=tuple(firm.record() for firm in self.firms),
+            firm_counts=self.firm_counts.copy(), firm_pipelines=pipelines,
+            on_offer=self.on_offer(0), market=bool(scenario.firms),
         )  # fmt: skip
         """The latest step's read-only record (what the reporters read)."""
-        reporters = model_reporters(self.group_names, estimator=self.firm.learner.uses_points)
+        reporters = model_reporters(
+            self.group_names,
+            estimator=self.firm.learner.uses_points,
+            firms=self.firm_names if scenario.firms else None,
+        )
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
@@ -129,6 +152,50 @@ class FlywheelModel(mesa.Model):
     def uses_agents(self) -> bool:
         """Whether every user is a Mesa agent (``model.agents``)."""
         return uses_agents(self.engine)
+
+    # -- the market ------------------------------------------------------------------
+
+    @property
+    def firm_counts(self) -> np.ndarray:
+        """Active users per firm and group (firms, groups)."""
+        if self.market_firms is None:
+            return self.counts[UserState.ACTIVE][None, :]
+        return self._firm_counts
+
+    def on_offer(self, step: int) -> np.ndarray:
+        """Which firms' products users can choose at ``step``."""
+        if not self.params.firms:
+            return np.ones(1, dtype=bool)
+        return np.array([firm.enters_at <= step for firm in self.params.firms])
+
+    def reconsider_probability(self) -> float:
+        """The chance that an active user compares products in one step."""
+        rate = self.params.choice.reconsider_rate * self.params.dt
+        return float(-np.expm1(-rate))
+
+    def enter_firms(self, step: int) -> None:
+        """Put on offer the products of the firms entering at ``step``, with their first users:
+        potential users chosen at random (market stream) or the best-connected ones (hubs)."""
+        for j, firm in enumerate(self.params.firms):
+            if self.entered[j] or firm.enters_at > step:
+                continue
+            self.entered[j] = True
+            count = self.params.firm_initial_adopters(j)
+            potential = np.flatnonzero(self.user_engine.state == UserState.POTENTIAL)
+            count = min(count, len(potential))
+            if count == 0:
+                continue
+            if self.params.adoption.seeding == "hubs":
+                degree = np.diff(self.adjacency.indptr)[potential]
+                chosen = potential[np.lexsort((potential, -degree))[:count]]
+            else:
+                chosen = self.streams.market.choice(potential, size=count, replace=False)
+            chosen = np.sort(chosen)
+            self.user_engine.seed(chosen, j, self.firms[j].quality)
+            moved = np.bincount(self.user_group[chosen], minlength=self.n_groups)
+            self.counts[UserState.POTENTIAL] -= moved
+            self.counts[UserState.ACTIVE] += moved
+            self._firm_counts[j] += moved
 
     def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""
@@ -148,8 +215,8 @@ class FlywheelModel(mesa.Model):
         for intervention in self._interventions:
             if intervention.at == step:
                 self.params = self.params.with_overrides(intervention.set)
-                for firm in self.firms:
-                    firm.update(self.params)
+                for j, firm in enumerate(self.firms):
+                    firm.update(self.params.for_firm(j))
                 self.outside = OutsideOption.of(self.params)
                 self._set_interaction_rate()
 

@@ -37,6 +37,11 @@ ARRIVALS = ESTIMATOR | {
         {"name": "minority", "share": 0.2, "data_mean": 0.3, "arrivals": 1}]},
     "adoption": {"rule": "arrivals"},
 }  # fmt: skip
+ARRIVALS_TOTAL = ESTIMATOR | {"adoption": {"rule": "arrivals", "arrivals": 5}}
+MARKET = CURVE | {
+    "firms": [{"name": "incumbent"}, {"name": "entrant", "initial_adopters": 10}],
+    "choice": {"reconsider_rate": 0.2},
+}  # fmt: skip
 THRESHOLD = CURVE | {"adoption": {"rule": "threshold", "threshold": 0.5, "innovation": 0.01}}
 GATED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": True}}
 
@@ -83,7 +88,21 @@ CASES = {
     "market.baseline.ceiling": (CURVE, 1.0, AT),
     "market.baseline.time_constant": (CURVE, 2.0, AT),
     "market.regulatory_barrier": (CURVE, True, AT),  # an audit input: read at the end
+    "adoption.arrivals": (ARRIVALS_TOTAL, 0, AT),
+    "choice.rule": (MARKET, "best", AT),
+    "choice.quality_weight": (MARKET, 20.0, AT),
+    "choice.local_network_effect": (MARKET, 3.0, AT),
+    "choice.global_network_effect": (MARKET, 0.05, AT),
+    "choice.preferences": (MARKET, {"minority": {"entrant": 2.0}}, AT),
+    "choice.reconsider_rate": (MARKET, 2.0, AT),
+    "choice.switching_cost": (MARKET | {"choice": {"reconsider_rate": 1.0}}, 5.0, AT),
 }
+# A firm's own data, learning and reinvestment keys: the same change, made to one firm of
+# a two-firm market built on the same base.
+for _key in [k for k in list(CASES) if k.split(".")[0] in ("data", "learning", "reinvestment")]:
+    _base, _value, _at = CASES[_key]
+    _market = _base | {"firms": MARKET["firms"], "choice": MARKET["choice"]}
+    CASES[f"firms.*.{_key}"] = (_market, _value, _at)
 END_OF_RUN = {"market.regulatory_barrier"}
 """Keys whose only effect is on the end-of-run audit (summary.json), not the timeseries."""
 
@@ -97,7 +116,9 @@ def test_every_settable_key_has_a_case():
 
 
 def _concrete(key: str) -> str:
-    return key.replace("*", "minority") if key.startswith("population.groups.") else key
+    if key.startswith("population.groups."):
+        return key.replace("*", "minority")
+    return key.replace("*", "entrant") if key.startswith("firms.") else key
 
 
 @pytest.mark.parametrize("key", sorted(CASES))
@@ -118,11 +139,17 @@ def test_an_intervention_changes_the_run_from_its_step(key):
     assert not differs.empty, f"{key} = {value!r} from step {at} changed nothing"
 
 
+FIRMS = {"firms": [
+    {"name": f, "initial_adopters": 10, "learning": {"kind": "curve", "initial_examples": 0}}
+    for f in ("incumbent", "entrant")]}  # fmt: skip
+
+
 @pytest.mark.parametrize("key", [key for key in leaf_keys() if is_structural(key)])
 def test_structural_keys_are_refused_by_name(key):
-    value = load_scenario({}).to_dict()
-    for part in generic(key).replace("*", "0").split("."):
+    base = FIRMS if key.startswith("firms.") else {}
+    value = load_scenario(base).to_dict()
+    for part in generic(key).replace("*", "1" if base else "0").split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     with pytest.raises(ScenarioError) as info:
-        load_scenario({"interventions": [{"at": 3, "set": {_concrete(key): value}}]})
+        load_scenario(base | {"interventions": [{"at": 3, "set": {_concrete(key): value}}]})
     assert f"interventions.0.set.{_concrete(key)}: is structural" in str(info.value)

@@ -15,7 +15,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 
 from ..mechanisms import ACTIVE, Move, UserState
-from ..mechanisms.states import commit
+from ..mechanisms.states import PICKS, commit
 from .step import StepMoves, StepPlan
 
 
@@ -25,6 +25,10 @@ class UserDraws(NamedTuple):
 
     clock: list[float]
     word_of_mouth: list[float]
+    pick: list[float] | None = None
+    """A market: the uniform a user picks a product with (NaN if they pick none)."""
+    reconsider: list[bool] | None = None
+    """A market with switching: whether the user compares products this step."""
 
 
 class User(FixedAgent):
@@ -47,7 +51,10 @@ class User(FixedAgent):
         How many neighbours the user has.
     """
 
-    def __init__(self, model, cell, node: int, group: int, states: np.ndarray) -> None:
+    def __init__(
+        self, model, cell, node: int, group: int, states: np.ndarray,
+        products: np.ndarray | None = None, n_firms: int | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(model)
         self.cell = cell
         self.node = node
@@ -62,6 +69,13 @@ class User(FixedAgent):
         self.next_satisfaction = 0.0
         self.states = states
         """The engine's array of every user's state (this user writes its own entry)."""
+        self.product = -1
+        """The firm whose product the user is on (-1: none; always 0 with one product)."""
+        self.next_product = 0
+        self.products = products
+        """A market: the engine's array of every user's product (this user writes its own)."""
+        self.neighbours_on: list[int] = [0] * n_firms if n_firms else []
+        """A market: how many neighbours are on each firm's product."""
 
     def cache_neighbours(self) -> None:
         """Remember the neighbouring users (the graph does not change during a run).
@@ -84,45 +98,72 @@ class User(FixedAgent):
                 moves[move].append(self.node)
                 return
 
-    def apply(self, joining_quality: list[float]) -> None:
+    def apply(self, joining_quality: list[list[float]]) -> None:
         """Commit the move decided this step."""
-        commit(self, self.move, joining_quality[self.group])
+        commit(self, self.move, joining_quality)
+        if self.products is not None:
+            self.products[self.node] = self.product
 
     def tell_neighbours(self, change: int) -> None:
+        if self.products is None:
+            for neighbour in self.neighbours:
+                neighbour.active_neighbours += change
+            return
+        product = self.product
         for neighbour in self.neighbours:
             neighbour.active_neighbours += change
+            neighbour.neighbours_on[product] += change
 
 
 class AgentEngine:
     """Users as Mesa agents (see the module docstring); implements ``UserEngine``."""
 
     def __init__(self, model, population, quality: np.ndarray) -> None:
+        n_firms = model.market_firms
         self.state = np.zeros(population.size, dtype=np.int8)
+        self.product = None if n_firms is None else np.full(population.size, -1, np.int8)
         self.grid = Network(model.graph, layout=None, random=model.random)
         self.users = [
-            User(model, self.grid[node], node, int(group), self.state)
+            User(model, self.grid[node], node, int(group), self.state, self.product, n_firms)
             for node, group in enumerate(population.group.tolist())
         ]
         self.agents = model.agents
         for user in self.users:
             user.cache_neighbours()
-        initial = quality.tolist()
-        for node in population.initial_adopters.tolist():
+        self.seed(population.initial_adopters, 0, quality)
+
+    def seed(self, users: np.ndarray, firm: int, quality: np.ndarray) -> None:
+        initial = np.asarray(quality, dtype=float).tolist()
+        for node in np.asarray(users).tolist():
             user = self.users[node]
             user.state = ACTIVE
             self.state[node] = ACTIVE
+            user.tenure = 0
             user.satisfaction = initial[user.group]
+            user.product = firm
+            if self.product is not None:
+                self.product[node] = firm
             user.tell_neighbours(+1)
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         draws = plan.view.draws
-        user_draws = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
+        user_draws = UserDraws(
+            draws.clock.tolist(), draws.word_of_mouth_by_user().tolist(),
+            None if draws.pick is None else draws.pick.tolist(),
+            None if draws.reconsider_mask is None else draws.reconsider_mask.tolist(),
+        )  # fmt: skip
         moves: dict[Move, list[int]] = {move: [] for move in Move if move}
         self.agents.do("decide", plan.by_state, user_draws, moves)
-        self.agents.do("apply", np.asarray(plan.view.quality, dtype=float).tolist())
+        products = {
+            move: np.array([self.users[node].next_product for node in users], dtype=np.int64)
+            for move, users in moves.items()
+            if move in PICKS and users and self.product is not None
+        }
+        self.agents.do("apply", np.asarray(plan.view.firm_quality, dtype=float).tolist())
         return StepMoves(
             moves={move: np.array(users, dtype=np.intp) for move, users in moves.items()},
             organic=len(moves[Move.ADOPT_WOM]),
+            products=products,
         )
 
     def user_arrays(self) -> dict[str, np.ndarray]:
@@ -138,4 +179,4 @@ class AgentEngine:
                 dtype=float,
                 count=n,
             ),
-        }
+        } | ({} if self.product is None else {"product": self.product.astype(np.int64)})

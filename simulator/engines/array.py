@@ -51,8 +51,15 @@ class ArrayUsers:
         group: np.ndarray,
         initial_adopters: np.ndarray,
         quality: np.ndarray,
+        n_firms: int | None = None,
     ) -> None:
         size = len(group)
+        self.n_firms = n_firms
+        """Several firms (or network effects): how many; None for one plain product."""
+        self.product = None if n_firms is None else np.full(size, -1, dtype=np.int8)
+        """Market: each user's product (firm index), -1 if not active."""
+        self.neighbours_on = None if n_firms is None else np.zeros((n_firms, size), np.int32)
+        """Market: active neighbours per firm's product, shape (firms, users)."""
         self.adjacency = adjacency
         self.group = group
         self.degree = np.diff(adjacency.indptr).astype(np.int32)
@@ -66,21 +73,63 @@ class ArrayUsers:
         self._spread: dict[tuple, np.ndarray] = {}
         self._lock_in_key: tuple | None = None
         self._lock_in_factor = np.zeros(0)
-        self.state[initial_adopters] = ACTIVE
-        self.satisfaction[initial_adopters] = quality[group[initial_adopters]]
-        self.tell_neighbours(initial_adopters, 1)
+        self.seed(initial_adopters, 0, quality)
 
     @classmethod
     def build(cls, model, population, quality: np.ndarray) -> ArrayUsers:
-        return cls(population.adjacency, population.group, population.initial_adopters, quality)
+        return cls(
+            population.adjacency, population.group, population.initial_adopters, quality,
+            model.market_firms,
+        )  # fmt: skip
+
+    def seed(self, users: np.ndarray, firm: int, quality: np.ndarray) -> None:
+        """Make ``users`` active on ``firm``'s product (its first users), satisfied at its
+        ``quality`` per group."""
+        self.state[users] = ACTIVE
+        self.tenure[users] = 0
+        self.satisfaction[users] = np.asarray(quality, dtype=float)[self.group[users]]
+        self.set_products(users, np.full(len(users), firm))
+        self.tell_neighbours(users, 1, self.product_of(users))
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         """Decide for every user from the start-of-step state, then commit (synchronous)."""
         self.next_satisfaction = self.satisfaction
         moves = decide_with_kernels(self, plan)
-        commit_all(self, moves.moves, self.per_user(plan.view.quality))
+        quality = np.asarray(plan.view.firm_quality, dtype=float).tolist()
+        commit_all(self, moves.moves, moves.products, quality)
         self._steps += 1
         return moves
+
+    # -- products (a market of firms) -------------------------------------------------------
+
+    def product_of(self, users: np.ndarray) -> np.ndarray | None:
+        return None if self.product is None else self.product[users]
+
+    def set_products(self, users: np.ndarray, products: np.ndarray | None) -> None:
+        """Put ``users`` on ``products`` (None: off every product; absent: firm 0)."""
+        if self.product is not None:
+            self.product[users] = -1 if products is None else products
+
+    def joining_satisfaction(self, users: np.ndarray, quality: list[list[float]]) -> np.ndarray:
+        """A joiner's (or switcher's) first satisfaction: their new product's quality."""
+        if self.product is None:
+            return self.per_user(quality[0])[users]
+        table = np.asarray(quality, dtype=float)
+        return table[self.product[users], self.group[users]]
+
+    def per_product(self, table: list[list[float]]) -> np.ndarray:
+        """``table[firm][group]`` for every user's product (0 for users on none)."""
+        values = np.asarray(table, dtype=float)
+        product = self.product.astype(np.intp)
+        out = values[np.maximum(product, 0), self.group]
+        return np.where(product >= 0, out, 0.0)
+
+    def shares_on(self, users: np.ndarray) -> np.ndarray:
+        """Share of each user's neighbours on each firm's product, shape (firms, users)."""
+        degree = self.degree[users]
+        counts = self.neighbours_on[:, users]
+        out = np.zeros(counts.shape, dtype=float)
+        return np.divide(counts, degree, out=out, where=degree > 0)
 
     def per_user(self, per_group) -> np.ndarray:
         """A per-group value spread to every user (cached until the values change)."""
@@ -102,8 +151,9 @@ class ArrayUsers:
             self._lock_in_key = key
         return self._lock_in_factor
 
-    def tell_neighbours(self, users: np.ndarray, change: int) -> None:
-        """Add ``change`` to the active-neighbour count of every neighbour of ``users``."""
+    def tell_neighbours(self, users: np.ndarray, change: int, products=None) -> None:
+        """Add ``change`` to the active-neighbour count of every neighbour of ``users``
+        (and, in a market, to their count of neighbours on each user's product)."""
         if len(users) == 0:
             return
         indptr, indices = self.adjacency.indptr, self.adjacency.indices
@@ -119,6 +169,16 @@ class ArrayUsers:
             self.active_neighbours += (counts if change > 0 else -counts).astype(np.int32)
         else:
             np.add.at(self.active_neighbours, neighbours, change)
+        if self.neighbours_on is None:
+            return
+        size = len(self.active_neighbours)
+        key = np.repeat(np.asarray(products, dtype=np.int64), lengths) * size + neighbours
+        flat = self.neighbours_on.reshape(-1)  # a view: the array is C-contiguous
+        if len(key) * BINCOUNT_FROM > size:
+            counts = np.bincount(key, minlength=flat.size).astype(np.int32)
+            flat += counts if change > 0 else -counts
+        else:
+            np.add.at(flat, key, change)
 
     def user_arrays(self) -> dict[str, np.ndarray]:
         """Per-user state, as :meth:`FlywheelModel.user_arrays` returns it."""
@@ -127,4 +187,4 @@ class ArrayUsers:
             "tenure": self.tenure.astype(np.int64),
             "active_neighbours": self.active_neighbours.astype(np.int64),
             "satisfaction": np.where(self.state == ACTIVE, self.satisfaction, np.nan),
-        }
+        } | ({} if self.product is None else {"product": self.product.astype(np.int64)})

@@ -34,6 +34,14 @@ class StepDraws:
     word-of-mouth clock (bass rule)."""
     interactions: np.ndarray
     """Interactions per group this step: Poisson(dt * sum of its active users' activity)."""
+    firm_interactions: np.ndarray | None = None
+    """A market of several firms: interactions per firm's product and group, shape
+    (firms, groups); ``interactions`` is their sum over firms."""
+    pick: np.ndarray | None = None
+    """A market: a uniform per user who may pick a product this step (every user not
+    active, and active users who reconsider); NaN for the others."""
+    reconsider_mask: np.ndarray | None = None
+    """A market with switching: the active users who compare products this step."""
 
     def word_of_mouth_by_user(self) -> np.ndarray:
         """The word-of-mouth clock indexed by user; infinite (never fires) if not potential."""
@@ -53,11 +61,15 @@ class GroupOrder:
     order: np.ndarray
     bounds: np.ndarray
 
+    group_in_order: np.ndarray | None = None
+    """Each listed user's group (``group[order]``)."""
+
     @classmethod
     def of(cls, group: np.ndarray, n_groups: int) -> GroupOrder:
         order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(np.asarray(group)[order], np.arange(n_groups + 1))
-        return cls(order=order, bounds=bounds)
+        in_order = np.asarray(group)[order]
+        bounds = np.searchsorted(in_order, np.arange(n_groups + 1))
+        return cls(order=order, bounds=bounds, group_in_order=in_order.astype(np.int64))
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Per-group sums of ``values`` (listed in ``order``); 0 for an empty group.
@@ -80,6 +92,8 @@ def draw_step(
     state: np.ndarray,
     groups: GroupOrder,
     rate_in_order: np.ndarray,
+    product: np.ndarray | None = None,
+    n_firms: int = 1,
 ) -> StepDraws:
     """Draw one step's randomness, in a fixed order, from the users' stream.
 
@@ -90,17 +104,58 @@ def draw_step(
     Interactions are drawn per group, not per user: a sum of independent Poisson
     counts is Poisson with the summed rate, so the group's total has exactly the
     distribution of the users' individual counts added up, for one draw instead of
-    N. The summed rate is computed here, at model level, once for both engines.
+    N. The summed rate is computed here, at model level, once for both engines. In a
+    market (``product`` given: each user's firm, -1 if none) it is summed per firm and
+    group, and each firm's users' interactions are drawn per group.
     """
     size = len(state)
     clock = rng.standard_exponential(size)
     potential = np.flatnonzero(state == POTENTIAL)
     word_of_mouth = rng.standard_exponential(len(potential))
-    # rate * True == rate and rate * False == 0.0 exactly: the active users' rates.
-    expected = groups.sums(rate_in_order * (state[groups.order] == ACTIVE))
+    if product is None:
+        # rate * True == rate and rate * False == 0.0 exactly: the active users' rates.
+        expected = groups.sums(rate_in_order * (state[groups.order] == ACTIVE))
+        return StepDraws(
+            clock=clock,
+            potential=potential,
+            word_of_mouth=word_of_mouth,
+            interactions=rng.poisson(expected).astype(np.int64),
+        )
+    n_groups = len(groups.bounds) - 1
+    ordered = groups.order
+    key = product[ordered].astype(np.int64) * n_groups + groups.group_in_order
+    key[state[ordered] != ACTIVE] = n_firms * n_groups  # a bin for users on no product
+    expected = np.bincount(key, weights=rate_in_order, minlength=n_firms * n_groups + 1)
+    by_firm = rng.poisson(expected[:-1].reshape(n_firms, n_groups)).astype(np.int64)
     return StepDraws(
         clock=clock,
         potential=potential,
         word_of_mouth=word_of_mouth,
-        interactions=rng.poisson(expected).astype(np.int64),
+        interactions=by_firm.sum(axis=0),
+        firm_interactions=by_firm,
     )
+
+
+def draw_market(
+    rng: np.random.Generator, state: np.ndarray, reconsider_probability: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A market's own draws for one step, from the market stream: ``(pick, reconsider)``.
+
+    Every user not active gets a uniform ``pick`` (the product an adopter or an arrival
+    picks); each active user reconsiders with ``reconsider_probability``: the number who
+    do is Binomial, and they are a uniform random subset (the same distribution as a
+    coin per user, in work proportional to those who do), each with a uniform too.
+    """
+    size = len(state)
+    pick = np.full(size, np.nan)
+    waiting = np.flatnonzero(state != ACTIVE)
+    pick[waiting] = rng.random(len(waiting))
+    if reconsider_probability <= 0:
+        return pick, None
+    active = np.flatnonzero(state == ACTIVE)
+    count = rng.binomial(len(active), reconsider_probability)
+    chosen = np.sort(rng.choice(active, size=count, replace=False)) if count else active[:0]
+    pick[chosen] = rng.random(len(chosen))
+    reconsider = np.zeros(size, dtype=bool)
+    reconsider[chosen] = True
+    return pick, reconsider

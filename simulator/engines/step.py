@@ -2,14 +2,15 @@
 
 ::
 
-    0 interventions   scheduled changes replace the scenario in force
+    0 interventions   scheduled changes replace the scenario in force; firms whose
+                      entry step it is put their product on offer with their first users
     1 look            StepView: the start-of-step state every user decides against
     2 draw            StepDraws: the users' randomness, from the steps stream
     3 decide+commit   the engine runs the registered user mechanisms (adopt, stay,
                       rejoin, arrive) for every user, synchronously -> moves
     4 tally           StepTally: the moves and interactions counted per group
-    5 collect         the firm's pipeline turns interactions into training data
-    6 learn           the firm retrains on its cadence and deploys after its latency
+    5 collect         each firm's pipeline turns its users' interactions into its data
+    6 learn           each firm retrains on its cadence and deploys after its latency
     7 market          the outside option (open model) moves to this step's quality
     8 record          StepRecord: a read-only record of the step for the reporters
 
@@ -20,14 +21,15 @@ why they give identical results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ..mechanisms import USER_MECHANISMS, Members, Move, UserMechanism, UserState
+from ..mechanisms.choice import MarketView
 from ..mechanisms.states import JOINS, REJOINS
-from .draws import StepDraws, draw_step
+from .draws import StepDraws, draw_market, draw_step
 
 if TYPE_CHECKING:
     from ..firm.firm import FirmRecord
@@ -42,15 +44,25 @@ class StepView:
     step: int
     scenario: Scenario
     quality: np.ndarray
-    """The deployed model's quality per group."""
+    """The (first) firm's deployed model quality per group."""
     risk: np.ndarray | None
-    """The deployed estimator's risk per group (estimator learners only)."""
+    """The (first) firm's deployed estimator's risk per group (estimator learners only)."""
     reference_quality: float
     """The outside option's quality (the open model) at the start of the step."""
     user_state: np.ndarray
     """Every user's state at the start of the step (read only)."""
     user_group: np.ndarray
     draws: StepDraws
+    firm_quality: np.ndarray | None = None
+    """Every firm's deployed quality, shape (firms, groups)."""
+    firm_risk: np.ndarray | None = None
+    on_offer: np.ndarray | None = None
+    """Which firms' products are on offer this step."""
+    installed: np.ndarray | None = None
+    """Active users per firm at the start of the step."""
+    market: MarketView | None = None
+    """A market of several firms (or network effects, tastes): what choice needs. None
+    for one plain product."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +90,23 @@ class StepMoves:
 
     moves: dict[Move, np.ndarray] = field(default_factory=dict)
     organic: int = 0
+    products: dict[Move, np.ndarray] = field(default_factory=dict)
+    """For moves that pick a product: each mover's firm, aligned with ``moves``."""
 
     def users(self, *moves: Move) -> np.ndarray:
         parts = [self.moves[m] for m in moves if m in self.moves and len(self.moves[m])]
         if not parts:
             return np.zeros(0, dtype=np.intp)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def chosen(self, *moves: Move) -> np.ndarray:
+        """The products picked by the users of :meth:`users` (firm 0 where none is set)."""
+        parts = [
+            self.products[m] if m in self.products else np.zeros(len(self.moves[m]), np.int64)
+            for m in moves
+            if m in self.moves and len(self.moves[m])
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 class UserEngine(Protocol):
@@ -97,7 +120,10 @@ class UserEngine(Protocol):
 
     def user_arrays(self) -> dict[str, np.ndarray]:
         """Per-user ``state``, ``tenure``, ``active_neighbours``, ``satisfaction`` (NaN if
-        not active), indexed by user."""
+        not active), indexed by user (and ``product`` in a market of firms)."""
+
+    def seed(self, users: np.ndarray, firm: int, quality: np.ndarray) -> None:
+        """Make ``users`` active on ``firm``'s product (an entrant's first users)."""
 
 
 @dataclass(frozen=True)
@@ -110,24 +136,56 @@ class StepTally:
     interactions: np.ndarray
     organic_adoptions: int = 0
     """Adoptions by word of mouth (the imitation / threshold clock fired first)."""
+    firm_interactions: np.ndarray | None = None
+    """A market: interactions per firm and group, shape (firms, groups)."""
+    firm_adoptions: np.ndarray | None = None
+    """A market: users who joined each firm's product this step (adopting, returning or
+    switching to it), per firm and group."""
+    firm_losses: np.ndarray | None = None
+    """A market: users each firm lost this step (churning or switching away), per firm and
+    group."""
+    switches: int = 0
 
     @classmethod
-    def empty(cls, n_groups: int) -> StepTally:
+    def empty(cls, n_groups: int, n_firms: int | None = None) -> StepTally:
         zeros = np.zeros(n_groups, dtype=np.int64)
-        return cls(zeros, zeros, zeros, zeros, 0)
+        if n_firms is None:
+            return cls(zeros, zeros, zeros, zeros, 0)
+        firms = np.zeros((n_firms, n_groups), dtype=np.int64)
+        return cls(zeros, zeros, zeros, zeros, 0, firms, firms, firms)
 
     @classmethod
-    def of(cls, moves: StepMoves, group: np.ndarray, n_groups: int, interactions) -> StepTally:
+    def of(
+        cls, moves: StepMoves, group: np.ndarray, n_groups: int, draws: StepDraws,
+        left: np.ndarray | None = None, n_firms: int | None = None,
+    ) -> StepTally:  # fmt: skip
+        """Count the moves per group (and, in a market, per firm: ``left`` is the product
+        each churner and switcher was on before the step)."""
+
         def count(users: np.ndarray) -> np.ndarray:
             return np.bincount(group[users], minlength=n_groups).astype(np.int64)
 
-        return cls(
+        tally = cls(
             adoptions=count(moves.users(*JOINS)),
             churns=count(moves.users(Move.CHURN)),
             rejoins=count(moves.users(*REJOINS)),
-            interactions=np.asarray(interactions, dtype=np.int64),
+            interactions=np.asarray(draws.interactions, dtype=np.int64),
             organic_adoptions=int(moves.organic),
         )
+        if n_firms is None:
+            return tally
+
+        def by_firm(products: np.ndarray, users: np.ndarray) -> np.ndarray:
+            key = np.asarray(products, dtype=np.int64) * n_groups + group[users]
+            counts = np.bincount(key, minlength=n_firms * n_groups)
+            return counts.reshape(n_firms, n_groups).astype(np.int64)
+
+        joined = by_firm(moves.chosen(*JOINS, Move.SWITCH), moves.users(*JOINS, Move.SWITCH))
+        lost = by_firm(left, moves.users(Move.CHURN, Move.SWITCH))
+        return replace(
+            tally, firm_interactions=draws.firm_interactions, firm_adoptions=joined,
+            firm_losses=lost, switches=len(moves.users(Move.SWITCH)),
+        )  # fmt: skip
 
     @property
     def spontaneous_adoptions(self) -> int:
@@ -144,38 +202,82 @@ class StepRecord:
     """Users per state (rows: POTENTIAL, ACTIVE, CHURNED) and group, after the step."""
     tally: StepTally
     pipeline: PipelineCounts
+    """The pipeline's counts summed over firms."""
     firm: FirmRecord
+    """The (first) firm; every firm is in ``firms``."""
     reference_quality: float
     deployed: bool
-    """Whether a new model went live this step."""
+    """Whether a new model went live this step (at any firm)."""
+    firms: tuple[FirmRecord, ...] = ()
+    """Every firm, in the scenario's order."""
+    firm_counts: np.ndarray | None = None
+    """A market: active users per firm and group after the step, shape (firms, groups)."""
+    firm_pipelines: tuple[PipelineCounts, ...] = ()
+    on_offer: np.ndarray | None = None
+    market: bool = False
+    """Whether the scenario is a market of firms (``firms:``): per-firm columns."""
 
 
 def run_step(model) -> StepRecord:
     """Advance ``model`` (a :class:`~simulator.model.FlywheelModel`) by one step."""
     step = model.steps
     model.apply_interventions(step)  # 0
-    firm = model.firm
-    draws = draw_step(
-        model.streams.steps, model.user_engine.state, model.groups, model.rate_in_order
-    )
-    view = StepView(  # 1, 2
-        step=step, scenario=model.params, quality=firm.quality, risk=firm.risk,
-        reference_quality=model.reference_quality, user_state=model.user_engine.state,
-        user_group=model.user_group, draws=draws,
+    model.enter_firms(step)
+    engine, firms, market = model.user_engine, model.firms, model.market_firms
+    product = None if market is None else engine.product
+    draws = draw_step(  # 2
+        model.streams.steps, engine.state, model.groups, model.rate_in_order,
+        product, market or 1,
     )  # fmt: skip
-    moves = model.user_engine.step_users(StepPlan.of(view, model.mechanisms))  # 3
-    tally = StepTally.of(moves, model.user_group, model.n_groups, draws.interactions)  # 4
+    firm_quality = np.stack([firm.quality for firm in firms])
+    risks = [firm.risk for firm in firms]
+    view = StepView(  # 1
+        step=step, scenario=model.params, quality=firms[0].quality, risk=firms[0].risk,
+        reference_quality=model.reference_quality, user_state=engine.state,
+        user_group=model.user_group, draws=draws, firm_quality=firm_quality,
+        firm_risk=None if risks[0] is None else np.stack(risks),
+        on_offer=model.on_offer(step), installed=model.firm_counts.sum(axis=1),
+    )  # fmt: skip
+    if market is not None:
+        pick, reconsider = draw_market(
+            model.streams.market, engine.state, model.reconsider_probability()
+        )
+        draws = replace(draws, pick=pick, reconsider_mask=reconsider)
+        view = replace(view, draws=draws)
+        view = replace(view, market=MarketView.of(view))
+    left = None if market is None else engine.product.copy()
+    moves = engine.step_users(StepPlan.of(view, model.mechanisms))  # 3
+    if left is not None:
+        left = left[moves.users(Move.CHURN, Move.SWITCH)]
+    tally = StepTally.of(moves, model.user_group, model.n_groups, draws, left, market)  # 4
     model.counts[UserState.POTENTIAL] += tally.rejoins - tally.adoptions
     model.counts[UserState.ACTIVE] += tally.adoptions - tally.churns
     model.counts[UserState.CHURNED] += tally.churns - tally.rejoins
-    pipeline = firm.collect(tally.interactions, model.streams.pipeline)  # 5
-    deployed = firm.learn(step)  # 6
+    if market is not None:
+        model.firm_counts[:] += tally.firm_adoptions - tally.firm_losses
+    interactions = [tally.interactions] if market is None else list(tally.firm_interactions)
+    pipelines = tuple(  # 5
+        firm.collect(interactions[j], model.streams.firm_pipeline(j))
+        for j, firm in enumerate(firms)
+    )
+    deployed = [firm.learn(step) for firm in firms]  # 6
     model.reference_quality = model.outside.quality(step)  # 7
+    records = tuple(firm.record() for firm in firms)
     return StepRecord(  # 8
         step=step, time=step * model.initial_params.dt, counts=model.counts.copy(),
-        tally=tally, pipeline=pipeline, firm=firm.record(),
-        reference_quality=model.reference_quality, deployed=deployed,
+        tally=tally, pipeline=pipelines[0] if len(pipelines) == 1 else sum_pipelines(pipelines),
+        firm=records[0], reference_quality=model.reference_quality, deployed=any(deployed),
+        firms=records, firm_counts=model.firm_counts.copy(), firm_pipelines=pipelines,
+        on_offer=model.on_offer(step), market=bool(model.params.firms),
     )  # fmt: skip
+
+
+def sum_pipelines(pipelines) -> PipelineCounts:
+    """The pipeline counts of several firms added up, per group."""
+    from ..firm.pipeline import PipelineCounts
+
+    fields = ("signals", "wrong_signals", "kept", "new_examples", "new_wrong_examples")
+    return PipelineCounts(**{f: sum(getattr(p, f) for p in pipelines) for f in fields})
 
 
 def decide_with_kernels(engine, plan: StepPlan) -> StepMoves:
@@ -196,7 +298,20 @@ def decide_with_kernels(engine, plan: StepPlan) -> StepMoves:
             result.organic += decision.organic
             for move, users in decision.moves.items():
                 earlier = result.moves.get(move)
-                result.moves[move] = users if earlier is None else np.union1d(earlier, users)
+                chosen = decision.products.get(move)
+                if earlier is None:
+                    result.moves[move] = users
+                    if chosen is not None:
+                        result.products[move] = chosen
+                    continue
+                # Two mechanisms gave the same move to different users: keep user order.
+                merged = np.concatenate([earlier, users])
+                order = np.argsort(merged, kind="stable")
+                result.moves[move] = merged[order]
+                if move in result.products or chosen is not None:
+                    before = result.products.get(move, np.zeros(len(earlier), np.int64))
+                    now = chosen if chosen is not None else np.zeros(len(users), np.int64)
+                    result.products[move] = np.concatenate([before, now])[order]
             decided = decision.decided()
             if decided and position + 1 < len(mechanisms):
                 taken = decided[0] if len(decided) == 1 else np.concatenate(decided)

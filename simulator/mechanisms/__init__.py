@@ -13,13 +13,21 @@ Adding a mechanism is one new room plus one entry here (docs/architecture.md).
 from .adoption import Adoption
 from .arrivals import Arrivals
 from .base import Decision, Members, UserMechanism, fires
+from .choice import Switching
 from .retention import Rejoining, Retention
 from .states import ACTIVE, CHURNED, POTENTIAL, Move, UserState
 
-USER_MECHANISMS: tuple[UserMechanism, ...] = (Arrivals(), Adoption(), Retention(), Rejoining())
+USER_MECHANISMS: tuple[UserMechanism, ...] = (
+    Arrivals(),
+    Adoption(),
+    Retention(),
+    Switching(),
+    Rejoining(),
+)
 """The registered user-side mechanisms, in decision order."""
 
 __all__ = [
     "ACTIVE", "CHURNED", "POTENTIAL", "USER_MECHANISMS", "Adoption", "Arrivals", "Decision",
-    "Members", "Move", "Rejoining", "Retention", "UserMechanism", "UserState", "fires",
+    "Members", "Move", "Rejoining", "Retention", "Switching", "UserMechanism", "UserState",
+    "fires",
 ]  # fmt: skip

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .base import Decision, Members, UserMechanism, fires
+from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
 from .states import POTENTIAL, Move
 
 # -- the formula ------------------------------------------------------------------------
@@ -112,6 +113,8 @@ class AdoptionParams:
     threshold: float
     dt: float
     attractiveness: list[float]
+    market: MarketView | None = None
+    """A market of several firms (or network effects, tastes): None for one plain product."""
 
 
 class Adoption(UserMechanism):
@@ -132,9 +135,12 @@ class Adoption(UserMechanism):
             threshold=float(adoption.threshold),
             dt=float(view.scenario.dt),
             attractiveness=np.asarray(attract, dtype=float).tolist(),
+            market=view.market,
         )
 
     def decide(self, user, params: AdoptionParams, draws) -> Move:
+        if params.market is not None:
+            return self._decide_in_market(user, params, draws)
         share = adopted_neighbour_share(user.active_neighbours, user.degree)
         adopts, by_word_of_mouth = adoption_events(
             params.rule, share, params.attractiveness[user.group], params.innovation,
@@ -150,6 +156,8 @@ class Adoption(UserMechanism):
         word_of_mouth = draws.word_of_mouth
         if not members.whole:  # the clocks are aligned with every potential user
             word_of_mouth = word_of_mouth[np.searchsorted(draws.potential, index)]
+        if params.market is not None:
+            return self._decide_all_in_market(users, index, params, draws, word_of_mouth)
         share = adopted_neighbour_share(users.active_neighbours[index], users.degree[index])
         adopts, by_word_of_mouth = adoption_events(
             params.rule, share, users.per_user(params.attractiveness)[index], params.innovation,
@@ -161,3 +169,67 @@ class Adoption(UserMechanism):
             moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
             organic=int(np.count_nonzero(organic)),
         )
+
+    # -- a market of firms (choice.py): the same clocks over every product on offer ----------
+
+    def _decide_in_market(self, user, params: AdoptionParams, draws) -> Move:
+        market = params.market
+        shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
+        u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
+        a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+        spontaneous_rate, social_rate = 0.0, 0.0
+        for j in range(market.n_firms):  # left to right, as the vector kernel
+            spontaneous_rate = spontaneous_rate + a[j]
+            social_rate = social_rate + (params.imitation * shares[j]) * a[j]
+        spontaneous_rate = params.innovation * spontaneous_rate
+        share = adopted_neighbour_share(user.active_neighbours, user.degree)
+        adopts, by_word_of_mouth = _market_events(
+            params, spontaneous_rate, social_rate, share,
+            draws.clock[user.node], draws.word_of_mouth[user.node],
+        )  # fmt: skip
+        if not adopts:
+            return Move.STAY
+        weights = [shares[j] * a[j] for j in range(market.n_firms)] if by_word_of_mouth else a
+        product = pick(market, weights, u, draws.pick[user.node])
+        if product < 0:
+            return Move.STAY
+        user.next_product = product
+        return Move.ADOPT_WOM if by_word_of_mouth else Move.ADOPT
+
+    def _decide_all_in_market(self, users, index, params, draws, word_of_mouth) -> Decision:
+        market = params.market
+        shares = users.shares_on(index)
+        u = utilities_all(market, users.group[index], shares)
+        a = attractions_all(market, u)
+        spontaneous_rate, social_rate = np.zeros(len(index)), np.zeros(len(index))
+        for j in range(market.n_firms):
+            spontaneous_rate = spontaneous_rate + a[j]
+            social_rate = social_rate + (params.imitation * shares[j]) * a[j]
+        spontaneous_rate = params.innovation * spontaneous_rate
+        share = adopted_neighbour_share(users.active_neighbours[index], users.degree[index])
+        adopts, by_word_of_mouth = _market_events(
+            params, spontaneous_rate, social_rate, share, draws.clock[index], word_of_mouth
+        )
+        who = np.flatnonzero(adopts)
+        organic = by_word_of_mouth[who]
+        weights = np.where(organic, shares[:, who] * a[:, who], a[:, who])
+        product = pick_all(market, weights, u[:, who], draws.pick[index[who]])
+        ok = product >= 0
+        adopters, product, organic = index[who][ok], product[ok], organic[ok]
+        return Decision(
+            moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
+            products={Move.ADOPT: product[~organic], Move.ADOPT_WOM: product[organic]},
+            organic=int(np.count_nonzero(organic)),
+        )
+
+
+def _market_events(params, spontaneous_rate, social_rate, share, spontaneous_draw, wom_draw):
+    """:func:`adoption_events` with the rates summed over the products on offer."""
+    spontaneous = fires(spontaneous_rate, params.dt, spontaneous_draw)
+    if params.rule == "bass":
+        social = fires(social_rate, params.dt, wom_draw)
+        social_first = wom_draw * spontaneous_rate < spontaneous_draw * social_rate
+        by_word_of_mouth = social & (social_first | np.logical_not(spontaneous))
+    else:  # threshold: the share of active neighbours on any product
+        by_word_of_mouth = (share >= params.threshold) & (share > 0.0)
+    return spontaneous | by_word_of_mouth, by_word_of_mouth

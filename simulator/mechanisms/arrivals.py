@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Decision, Members, UserMechanism
+from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
 from .states import ACTIVE, CHURNED, POTENTIAL, Move
 
 
@@ -52,6 +53,8 @@ class ArrivalParams:
     """Per user: arrives this step (vector kernel)."""
     arriving_list: list[bool]
     """The same as a Python list (scalar kernel)."""
+    market: MarketView | None = None
+    """Several firms: an arriving user picks a product (logit or best, choice.py)."""
 
 
 class Arrivals(UserMechanism):
@@ -63,18 +66,39 @@ class Arrivals(UserMechanism):
     def prepare(self, view) -> ArrivalParams | None:
         if view.scenario.adoption.rule != "arrivals":
             return None
-        counts = np.array([int(g.arrivals) for g in view.scenario.population.groups])
         eligible = view.user_state != ACTIVE
-        arriving = choose_arrivals(eligible, view.user_group, view.draws.clock, counts)
-        return ArrivalParams(arriving=arriving, arriving_list=arriving.tolist())
+        total = view.scenario.adoption.arrivals
+        if total is not None:  # chosen at random among everyone, whatever their group
+            group = np.zeros(len(view.user_group), dtype=np.int16)
+            counts = np.array([int(total)])
+        else:
+            group = view.user_group
+            counts = np.array([int(g.arrivals) for g in view.scenario.population.groups])
+        arriving = choose_arrivals(eligible, group, view.draws.clock, counts)
+        return ArrivalParams(arriving=arriving, arriving_list=arriving.tolist(), market=view.market)
 
     def decide(self, user, params: ArrivalParams, draws) -> Move:
         if not params.arriving_list[user.node]:
             return Move.STAY
+        market = params.market
+        if market is not None:
+            shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
+            u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
+            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+            product = pick(market, a, u, draws.pick[user.node])
+            if product < 0:
+                return Move.STAY  # no product on offer yet
+            user.next_product = product
         return Move.ADOPT if user.state is POTENTIAL else Move.RETURN
 
     def decide_all(self, users, members: Members, params: ArrivalParams, draws) -> Decision:
         index = members.index
         chosen = index[params.arriving[index]]
         move = Move.ADOPT if members.state is POTENTIAL else Move.RETURN
-        return Decision(moves={move: chosen})
+        market = params.market
+        if market is None or len(chosen) == 0:
+            return Decision(moves={move: chosen})
+        u = utilities_all(market, users.group[chosen], users.shares_on(chosen))
+        product = pick_all(market, attractions_all(market, u), u, draws.pick[chosen])
+        ok = product >= 0
+        return Decision(moves={move: chosen[ok]}, products={move: product[ok]})

@@ -91,6 +91,8 @@ class Decision:
     """What a vector kernel decided for its users.
 
     ``moves`` maps a move to the users (index arrays, ascending) who make it;
+    ``products`` gives, for moves that pick a product (adopt, return, switch), the firm
+    each of those users picks, aligned with ``moves`` (absent: the only firm, 0);
     ``organic`` counts adoptions by word of mouth; ``satisfaction``, if set, is every
     user's updated satisfaction (retention sets it).
     """
@@ -98,6 +100,7 @@ class Decision:
     moves: dict[Move, np.ndarray] = field(default_factory=dict)
     organic: int = 0
     satisfaction: np.ndarray | None = None
+    products: dict[Move, np.ndarray] = field(default_factory=dict)
 
     def decided(self) -> list[np.ndarray]:
         return [users for users in self.moves.values() if len(users)]
@@ -121,7 +124,9 @@ class UserMechanism(ABC):
 
     @abstractmethod
     def decide(self, user, params: Any, draws) -> Move:
-        """Scalar kernel: the move of one Mesa ``User`` agent (``draws``: per-user lists)."""
+        """Scalar kernel: the move of one Mesa ``User`` agent (``draws``: per-user lists).
+
+        A move that picks a product (adopt, return, switch) sets ``user.next_product``."""
 
     @abstractmethod
     def decide_all(self, users, members: Members, params: Any, draws) -> Decision:

@@ -97,6 +97,9 @@ class RetentionParams:
     lock_in_time: float
     risk: list[float] | None
     """``churn.retention: risk``: the leaving hazard per group; None under ``hazard``."""
+    firm_quality: list[list[float]] | None = None
+    """Several firms: quality per firm and group (a user experiences their own product's)."""
+    firm_risk: list[list[float]] | None = None
 
 
 class Retention(UserMechanism):
@@ -107,9 +110,13 @@ class Retention(UserMechanism):
 
     def prepare(self, view) -> RetentionParams:
         churn = view.scenario.churn
-        risk = None
+        risk = firm_risk = firm_quality = None
         if churn.retention == "risk":
             risk = np.asarray(view.risk, dtype=float).tolist()
+        if view.market is not None:
+            firm_quality = np.asarray(view.firm_quality, dtype=float).tolist()
+            if churn.retention == "risk":
+                firm_risk = np.asarray(view.firm_risk, dtype=float).tolist()
         return RetentionParams(
             dt=float(view.scenario.dt),
             quality=np.asarray(view.quality, dtype=float).tolist(),
@@ -120,14 +127,20 @@ class Retention(UserMechanism):
             lock_in=float(churn.lock_in),
             lock_in_time=float(churn.lock_in_time),
             risk=risk,
+            firm_quality=firm_quality,
+            firm_risk=firm_risk,
         )
 
     def decide(self, user, params: RetentionParams, draws) -> Move:
+        quality, risk = params.quality, params.risk
+        if params.firm_quality is not None:  # the user's own product
+            quality = params.firm_quality[user.product]
+            risk = None if params.firm_risk is None else params.firm_risk[user.product]
         user.next_satisfaction = updated_satisfaction(
-            user.satisfaction, params.quality[user.group], params.satisfaction_rate
+            user.satisfaction, quality[user.group], params.satisfaction_rate
         )
-        if params.risk is not None:
-            hazard = params.risk[user.group]
+        if risk is not None:
+            hazard = risk[user.group]
         else:
             hazard = churn_hazard(
                 user.next_satisfaction, params.reference_quality, user.tenure,
@@ -138,11 +151,18 @@ class Retention(UserMechanism):
     def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
         # Computed over all users and masked to the members: most users are active for
         # most of a run, and whole-array arithmetic is cheaper than gathering them.
+        if params.firm_quality is None:
+            experienced, risk = users.per_user(params.quality), params.risk
+        else:  # the user's own product (users not active: any; they are masked out)
+            experienced = users.per_product(params.firm_quality)
+            risk = None if params.firm_risk is None else params.firm_risk
         satisfaction = updated_satisfaction(
-            users.satisfaction, users.per_user(params.quality), params.satisfaction_rate
+            users.satisfaction, experienced, params.satisfaction_rate
         )
-        if params.risk is not None:
-            hazard = users.per_user(params.risk)
+        if risk is not None:
+            hazard = (
+                users.per_user(risk) if params.firm_quality is None else users.per_product(risk)
+            )
         else:
             table = users.lock_in_table(params.lock_in, params.lock_in_time)
             hazard = churn_hazard_locked(

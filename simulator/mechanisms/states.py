@@ -49,11 +49,13 @@ class Move(IntEnum):
     """Churned -> potential again."""
     RETURN = 5
     """Churned -> active in one step (an arrival): counted as a rejoin and an adoption."""
+    SWITCH = 6
+    """Active on one firm's product -> active on another's (markets of several firms)."""
 
 
 TARGET = {
     Move.ADOPT: ACTIVE, Move.ADOPT_WOM: ACTIVE, Move.CHURN: CHURNED,
-    Move.REJOIN: POTENTIAL, Move.RETURN: ACTIVE,
+    Move.REJOIN: POTENTIAL, Move.RETURN: ACTIVE, Move.SWITCH: ACTIVE,
 }  # fmt: skip
 """The state each move leads to."""
 
@@ -61,17 +63,20 @@ JOINS = (Move.ADOPT, Move.ADOPT_WOM, Move.RETURN)
 """Moves that make a user active (counted as adoptions)."""
 REJOINS = (Move.REJOIN, Move.RETURN)
 """Moves that bring a churned user back (counted as rejoins)."""
+PICKS = (Move.ADOPT, Move.ADOPT_WOM, Move.RETURN, Move.SWITCH)
+"""Moves that put a user on a (new) product: joining, or switching."""
 
 
 # -- committing a move: scalar kernel (one agent) --------------------------------------
 
 
-def commit(user, move: Move, joining_satisfaction: float) -> None:
+def commit(user, move: Move, joining_quality: list[list[float]]) -> None:
     """Apply ``move`` to one user (a Mesa ``User`` agent or any object with its fields).
 
     ``user.next_satisfaction`` holds the satisfaction an active user moved to this
-    step (set by the retention kernel); a joiner starts at ``joining_satisfaction``,
-    the quality of the product for their group.
+    step (set by the retention kernel); a joiner or switcher starts at the quality of
+    their new product for their group, ``joining_quality[firm][group]``, on the firm in
+    ``user.next_product``.
     """
     previous = user.state
     if move is Move.STAY:
@@ -83,37 +88,51 @@ def commit(user, move: Move, joining_satisfaction: float) -> None:
     user.state = state
     user.states[user.node] = state
     if state is ACTIVE:
-        user.satisfaction = joining_satisfaction
+        if move is Move.SWITCH:
+            user.tell_neighbours(-1)
+        user.product = user.next_product
+        user.satisfaction = joining_quality[user.product][user.group]
         user.tenure = 0
         user.tell_neighbours(+1)
     elif previous is ACTIVE:  # churned this step; tenure is kept
         user.satisfaction = user.next_satisfaction
         user.tell_neighbours(-1)
+        user.product = -1
 
 
 # -- committing moves: vector kernel (all users) ----------------------------------------
 
 
-def commit_all(users, moves: dict[Move, np.ndarray], joining_satisfaction: np.ndarray) -> None:
+def commit_all(
+    users, moves: dict[Move, np.ndarray], products: dict[Move, np.ndarray], joining_quality
+) -> None:
     """Apply every user's move to the user arrays (``ArrayUsers``), as :func:`commit` would.
 
-    ``moves`` maps each move to the users making it (index arrays); users in none stay.
+    ``moves`` maps each move to the users making it (index arrays); users in none stay;
+    ``products`` the firm each picking user moves to (absent: firm 0).
     ``users.next_satisfaction`` is everyone's updated satisfaction (only active users'
-    is ever read), ``joining_satisfaction`` the product's quality spread to users.
+    is ever read); ``joining_quality`` is the products' quality per firm and group.
     """
     is_active = users.state == ACTIVE
     churners = moves.get(Move.CHURN, _NONE)
+    switchers = moves.get(Move.SWITCH, _NONE)
     users.satisfaction = users.next_satisfaction
     users.tenure += is_active  # stayers gain a step; churners keep their tenure
     users.tenure[churners] -= 1
     users.state[churners] = CHURNED
     users.state[moves.get(Move.REJOIN, _NONE)] = POTENTIAL
     joiners = joined(moves)
+    picked = [(moves[m], products.get(m)) for m in PICKS if m in moves and len(moves[m])]
+    users.tell_neighbours(churners, -1, users.product_of(churners))
+    users.tell_neighbours(switchers, -1, users.product_of(switchers))
     users.state[joiners] = ACTIVE
-    users.tenure[joiners] = 0
-    users.satisfaction[joiners] = joining_satisfaction[joiners]
-    users.tell_neighbours(joiners, 1)
-    users.tell_neighbours(churners, -1)
+    users.set_products(churners, None)
+    for who, product in picked:
+        users.set_products(who, product)
+    movers = np.concatenate([joiners, switchers]) if len(switchers) else joiners
+    users.tenure[movers] = 0
+    users.satisfaction[movers] = users.joining_satisfaction(movers, joining_quality)
+    users.tell_neighbours(movers, 1, users.product_of(movers))
 
 
 def joined(moves: dict[Move, np.ndarray]) -> np.ndarray:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from ..mechanisms.states import ACTIVE, CHURNED, POTENTIAL
 from ..numerics import sum_in_order
 
@@ -75,30 +77,54 @@ def new_examples(record) -> int:
     return int(record.pipeline.new_examples.sum())
 
 
+def _over_firms(record, values) -> float:
+    """A per-firm total added up over firms, in firm order."""
+    return sum_in_order([values(firm) for firm in record.firms])
+
+
 def training_examples(record) -> float:
-    return sum_in_order(record.firm.examples)
+    """Training examples every firm holds, summed over firms and groups."""
+    return _over_firms(record, lambda firm: sum_in_order(firm.examples))
 
 
 def collected_examples(record) -> float:
-    """Filtered signals the firm holds, whether or not it trains on them."""
-    return sum_in_order(record.firm.collected)
+    """Filtered signals the firms hold, whether or not they train on them."""
+    return _over_firms(record, lambda firm: sum_in_order(firm.collected))
 
 
 def noise_share(record) -> float:
-    total = sum_in_order(record.firm.examples)
-    return sum_in_order(record.firm.wrong_examples) / total if total > 0 else 0.0
+    total = training_examples(record)
+    wrong = _over_firms(record, lambda firm: sum_in_order(firm.wrong_examples))
+    return wrong / total if total > 0 else 0.0
 
 
 def model_version(record) -> int:
-    return int(record.firm.model_version)
+    """Models deployed so far (by every firm)."""
+    return int(sum(firm.model_version for firm in record.firms))
+
+
+def _firm_quality(record) -> np.ndarray:
+    return np.stack([firm.quality for firm in record.firms])
+
+
+def _best_on_offer(record) -> np.ndarray:
+    """Per group, the firm whose product on offer is best (firm 0 if none is on offer)."""
+    quality = _firm_quality(record)
+    offered = record.on_offer if record.on_offer is not None else np.ones(len(quality), bool)
+    masked = np.where(offered[:, None], quality, -np.inf)
+    return np.argmax(masked, axis=0)
 
 
 def quality(record) -> float:
-    """Mean deployed quality over groups, weighted by active users (by group size if none)."""
-    weights = record.counts[ACTIVE].astype(float)
+    """Mean deployed quality experienced by active users, over firms and groups (with no
+    active user, the best product on offer per group, weighted by group size)."""
+    weights = record.firm_counts.astype(float)
     if weights.sum() == 0:
-        weights = record.counts.sum(axis=0).astype(float)
-    return sum_in_order(record.firm.quality * weights) / sum_in_order(weights)
+        weights = np.zeros_like(weights)
+        groups = np.arange(weights.shape[1])
+        weights[_best_on_offer(record), groups] = record.counts.sum(axis=0)
+    values = _firm_quality(record) * weights
+    return sum_in_order(values.ravel()) / sum_in_order(weights.ravel())
 
 
 def baseline_quality(record) -> float:
@@ -110,9 +136,22 @@ def moat(record) -> float:
     return quality(record) - baseline_quality(record)
 
 
+def _group_qualities(record) -> np.ndarray:
+    """Quality each group experiences: its active users' products' quality (the best on
+    offer if none is active); with one firm, that firm's quality."""
+    if len(record.firms) == 1:
+        return record.firm.quality
+    quality = _firm_quality(record)
+    counts = record.firm_counts.astype(float)
+    total = counts.sum(axis=0)
+    best = quality[_best_on_offer(record), np.arange(quality.shape[1])]
+    mean = np.divide((quality * counts).sum(axis=0), total, out=best.copy(), where=total > 0)
+    return mean
+
+
 def quality_gap(record) -> float:
     """Best group's quality minus worst group's (0 with one group)."""
-    q = record.firm.quality
+    q = _group_qualities(record)
     return float(q.max() - q.min())
 
 
@@ -121,7 +160,7 @@ def group_active_users(record, group: int) -> int:
 
 
 def group_quality(record, group: int) -> float:
-    return float(record.firm.quality[group])
+    return float(_group_qualities(record)[group])
 
 
 def group_share(record, group: int) -> float:
@@ -131,7 +170,7 @@ def group_share(record, group: int) -> float:
 
 
 def group_training_examples(record, group: int) -> float:
-    return float(record.firm.examples[group])
+    return _over_firms(record, lambda firm: float(firm.examples[group]))
 
 
 CORE_REPORTERS = {
@@ -186,11 +225,93 @@ ESTIMATOR_REPORTERS = {
 }
 
 
-def model_reporters(group_names: list[str], estimator: bool = False) -> dict[str, Any]:
+# -- a market of firms: one column per firm (scenarios with ``firms:``) ------------------------
+
+
+def firm_active_users(record, firm: int) -> int:
+    return int(record.firm_counts[firm].sum())
+
+
+def firm_market_share(record, firm: int) -> float:
+    """The firm's share of the firms' active users (0 when nobody uses any product)."""
+    total = int(record.firm_counts.sum())
+    return int(record.firm_counts[firm].sum()) / total if total else 0.0
+
+
+def firm_quality(record, firm: int) -> float:
+    """The firm's deployed quality, weighted by its active users' groups (by group size if
+    it has none)."""
+    weights = record.firm_counts[firm].astype(float)
+    if weights.sum() == 0:
+        weights = record.counts.sum(axis=0).astype(float)
+    return sum_in_order(record.firms[firm].quality * weights) / sum_in_order(weights)
+
+
+def firm_moat(record, firm: int) -> float:
+    """The firm's quality lead over the best alternative its users could pick, per group:
+    ``Q_fg - max(Q_ref, best rival on offer for g)``, weighted like :func:`firm_quality`."""
+    quality = _firm_quality(record)
+    offered = record.on_offer if record.on_offer is not None else np.ones(len(quality), bool)
+    rivals = np.where(offered[:, None], quality, -np.inf)
+    rivals[firm] = -np.inf
+    alternative = np.maximum(rivals.max(axis=0), record.reference_quality)
+    weights = record.firm_counts[firm].astype(float)
+    if weights.sum() == 0:
+        weights = record.counts.sum(axis=0).astype(float)
+    lead = (quality[firm] - alternative) * weights
+    return sum_in_order(lead) / sum_in_order(weights)
+
+
+def firm_training_examples(record, firm: int) -> float:
+    return sum_in_order(record.firms[firm].examples)
+
+
+def firm_model_version(record, firm: int) -> int:
+    return int(record.firms[firm].model_version)
+
+
+def firm_group_quality(record, firm: int, group: int) -> float:
+    return float(record.firms[firm].quality[group])
+
+
+def firm_group_risk(record, firm: int, group: int) -> float:
+    return float(record.firms[firm].risk[group])
+
+
+def hhi(record) -> float:
+    """Herfindahl-Hirschman index of the firms' shares of active users, in [1/firms, 1]
+    (0 when nobody uses any product)."""
+    total = float(record.firm_counts.sum())
+    if total == 0:
+        return 0.0
+    shares = record.firm_counts.sum(axis=1) / total
+    return float(sum_in_order(shares * shares))
+
+
+def switches(record) -> int:
+    """Active users who switched to another firm's product this step."""
+    return int(record.tally.switches)
+
+
+FIRM_REPORTERS = {
+    "active_users": firm_active_users,
+    "market_share": firm_market_share,
+    "quality": firm_quality,
+    "moat": firm_moat,
+    "training_examples": firm_training_examples,
+    "model_version": firm_model_version,
+}
+
+
+def model_reporters(
+    group_names: list[str], estimator: bool = False, firms: list[str] | None = None
+) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
     Runs with an estimator learner add ``ESTIMATOR_REPORTERS`` and ``risk[<group>]``
-    (curve runs keep exactly the columns they always had).
+    (curve runs keep exactly the columns they always had). A market of ``firms`` adds
+    ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm and ``quality[<firm>/<group>]``
+    (and ``risk[<firm>/<group>]`` with estimators).
     """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
     group_reporters = dict(GROUP_REPORTERS)
@@ -200,4 +321,16 @@ def model_reporters(group_names: list[str], estimator: bool = False) -> dict[str
     for metric, reporter in group_reporters.items():
         for index, name in enumerate(group_names):
             reporters[f"{metric}[{name}]"] = partial(reporter, group=index)
+    if not firms:
+        return reporters
+    reporters["hhi"] = hhi
+    reporters["switches"] = switches
+    for metric, reporter in FIRM_REPORTERS.items():
+        for index, name in enumerate(firms):
+            reporters[f"{metric}[{name}]"] = partial(reporter, firm=index)
+    for f, firm in enumerate(firms):
+        for g, group in enumerate(group_names):
+            reporters[f"quality[{firm}/{group}]"] = partial(firm_group_quality, firm=f, group=g)
+            if estimator:
+                reporters[f"risk[{firm}/{group}]"] = partial(firm_group_risk, firm=f, group=g)
     return reporters

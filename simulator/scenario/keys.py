@@ -17,7 +17,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -34,9 +35,13 @@ class BadKeyError(ValueError):
 
 
 def item_model(annotation: Any) -> type[BaseModel] | None:
-    """The section model a field holds (directly, as list items or dict values), else None."""
+    """The section model a field holds (directly, optionally, as list items or dict values),
+    else None."""
     if get_origin(annotation) in (list, dict):
         annotation = get_args(annotation)[-1]
+    if get_origin(annotation) in (Union, UnionType):  # Section | None
+        models = [arg for arg in get_args(annotation) if arg is not type(None)]
+        annotation = models[0] if len(models) == 1 else annotation
     is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
     return annotation if is_model else None
 

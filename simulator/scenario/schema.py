@@ -98,6 +98,8 @@ class Group(Section):
 
 
 DEFAULT_GROUPS = (Group(name="majority", share=0.8), Group(name="minority", share=0.2))
+IMPLICIT_FIRM = "firm"
+"""The name of the one firm of a scenario without ``firms:``."""
 
 
 class Population(Section):
@@ -198,6 +200,11 @@ class Adoption(Section):
     quality_sensitivity: Annotated[
         float, about("kappa: adoption speeds up by exp(kappa (Q - Q_ref)); 0 = plain Bass.", ge=0)
     ] = 4.0
+    arrivals: Annotated[
+        int | None,
+        about("rule arrivals: users who join per step, chosen at random among all non-active "
+              "users whatever their group (instead of each group's own arrivals).", ge=0),
+    ] = None  # fmt: skip
     initial_adopters: Annotated[int, structural("Users active at step 0.", ge=0)] = 10
     seeding: Annotated[
         Literal["random", "hubs"],
@@ -366,6 +373,90 @@ class Market(Section):
     regulatory_barrier: Annotated[
         bool, about("Regulation shields the incumbent (an input of the defensibility audit).")
     ] = False
+    tipping_share: Annotated[
+        float,
+        structural("Markets of firms: the market has tipped once one firm keeps more than this "
+                   "share of the firms' active users until the end.", gt=0.5, le=1),
+    ] = 0.9  # fmt: skip
+
+
+def partial(section: type[Section]) -> type[Section]:
+    """The same section with every key optional and no defaults: a firm's own values,
+    taken over the scenario's top-level section key by key (cross-field rules are checked
+    on the merged section)."""
+    from pydantic import create_model
+
+    fields = {}
+    for name, info in section.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else None
+        meta = Field(description=info.description, json_schema_extra=extra)
+        fields[name] = (Annotated[info.annotation | None, meta, *info.metadata], None)
+    model = create_model(
+        f"Firm{section.__name__}", __base__=Section, __doc__=section.__doc__, **fields
+    )
+    return model
+
+
+FirmData = partial(Data)
+FirmLearning = partial(Learning)
+FirmReinvestment = partial(Reinvestment)
+FIRM_SECTIONS = {"data": Data, "learning": Learning, "reinvestment": Reinvestment}
+"""The sections a firm may set for itself, and their full models."""
+
+
+class Firm(Section):
+    """One firm of the market: its product enters at a step and runs its own flywheel."""
+
+    name: Annotated[Name, structural("Firm name, used in columns such as market_share[entrant].")]
+    enters_at: Annotated[int, structural("Step from which its product is on offer.", ge=0)] = 0
+    initial_adopters: Annotated[
+        int | None,
+        structural("Users who start on its product when it enters (default: "
+                   "adoption.initial_adopters).", ge=0),
+    ] = None  # fmt: skip
+    data: FirmData | None = Field(  # type: ignore[valid-type]
+        default=None, description="Its own data-pipeline keys (others: the top-level data)."
+    )
+    learning: FirmLearning | None = Field(  # type: ignore[valid-type]
+        default=None, description="Its own learner keys (others: the top-level learning)."
+    )
+    reinvestment: FirmReinvestment | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Its own retraining keys (others: the top-level reinvestment).",
+    )
+
+
+class Choice(Section):
+    """How users choose between the firms' products and the outside option, and switch."""
+
+    rule: Annotated[
+        Literal["logit", "best"],
+        about("logit: random utility, a product is picked with probability proportional to "
+              "its attraction; best: the highest utility (ties: the first firm listed)."),
+    ] = "logit"  # fmt: skip
+    quality_weight: Annotated[
+        float | None,
+        about("Utility per unit of quality; null = adoption.quality_sensitivity.", ge=0),
+    ] = None
+    local_network_effect: Annotated[
+        float, about("Utility per unit share of the user's neighbours on the product.", ge=0)
+    ] = 0.0
+    global_network_effect: Annotated[
+        float, about("Utility per user of the product's installed base (direct network effect).",
+                     ge=0),
+    ] = 0.0  # fmt: skip
+    preferences: Annotated[
+        dict[str, dict[str, float]],
+        about("Intrinsic taste per group, per firm (utility), e.g. {minority: {entrant: 0.5}}."),
+    ] = {}
+    reconsider_rate: Annotated[
+        float, about("Hazard per week that an active user compares products.", ge=0)
+    ] = 0.0
+    switching_cost: Annotated[
+        float,
+        about("Utility given up to switch; it grows with tenure like lock-in, "
+              "c (1 - exp(-tenure / lock_in_time)).", ge=0),
+    ] = 0.0  # fmt: skip
 
 
 class Intervention(Section):
@@ -423,6 +514,13 @@ class Scenario(Section):
     )
     churn: Churn = Field(default=Churn(), description="Why users leave.")
     market: Market = Field(default=Market(), description="What users can get elsewhere.")
+    firms: list[Firm] = Field(
+        default=[],
+        description="A market of competing firms (a named list); none = one firm, as above.",
+    )
+    choice: Choice = Field(
+        default=Choice(), description="How users choose between products and switch."
+    )
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
     ] = []
@@ -439,38 +537,148 @@ class Scenario(Section):
         if self.network.kind not in ("complete", "file") and self.network.mean_degree >= size:
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
-        raise_if(issues + self._check_estimator_keys() + self._check_interventions())
+        issues += self._check_estimator_keys() + self._check_market()
+        raise_if(issues + self._check_interventions())
         return self
 
     def _check_estimator_keys(self) -> list[Issue]:
         """Keys that only mean something with estimator learners or the arrivals rule."""
         issues: list[Issue] = []
         arrivals = self.adoption.rule == "arrivals"
+        total = self.adoption.arrivals
+        if total is not None and not arrivals:
+            message = "is only used when adoption.rule is 'arrivals'"
+            issues.append((("adoption", "arrivals"), message, repr(total)))
         for i, group in enumerate(self.population.groups):
             where = ("population", "groups", i, "arrivals")
-            if arrivals and group.arrivals is None:
-                issues.append((where, "is required when adoption.rule is 'arrivals'", "None"))
+            if arrivals and total is None and group.arrivals is None:
+                message = "is required when adoption.rule is 'arrivals' (or set adoption.arrivals)"
+                issues.append((where, message, "None"))
+            elif arrivals and total is not None and group.arrivals is not None:
+                message = "cannot be set together with adoption.arrivals (choose one)"
+                issues.append((where, message, repr(group.arrivals)))
             elif not arrivals and group.arrivals is not None:
                 message = "is only used when adoption.rule is 'arrivals'"
                 issues.append((where, message, repr(group.arrivals)))
-        if self.learning.kind == "estimator":
-            if self.learning.estimator == "logistic" and self.data.synthetic_share > 0:
+        return issues + self._check_learner_keys((), self.data, self.learning)
+
+    def _check_learner_keys(self, where: tuple, data, learning) -> list[Issue]:
+        """Data and retention keys that need an estimator learner (``where``: the firm)."""
+        issues: list[Issue] = []
+        if learning.kind == "estimator":
+            if learning.estimator == "logistic" and data.synthetic_share > 0:
                 message = (
                     "needs a generative estimator (median, mean or gaussian): a logistic "
                     "classifier models labels, not the data, so it cannot sample points"
                 )
-                share = repr(self.data.synthetic_share)
-                issues.append((("data", "synthetic_share"), message, share))
+                share = repr(data.synthetic_share)
+                issues.append((where + ("data", "synthetic_share"), message, share))
             return issues
         only = "is only used by estimator learners (learning.kind: estimator)"
-        if self.churn.retention == "risk":
+        if self.churn.retention == "risk" and not where:
             issues.append((("churn", "retention"), only, "'risk'"))
-        data = self.data
+        elif self.churn.retention == "risk":
+            message = "needs every firm's learner to be an estimator (churn.retention: risk)"
+            issues.append((where + ("learning", "kind"), message, repr(learning.kind)))
         for key, value, default in (("synthetic_share", data.synthetic_share, 0.0),
                                     ("policy", data.policy, "accumulate"),
                                     ("batch_size", data.batch_size, None)):  # fmt: skip
             if value != default:
-                issues.append((("data", key), only, repr(value)))
+                issues.append((where + ("data", key), only, repr(value)))
+        return issues
+
+    # -- the market of firms ---------------------------------------------------------------
+
+    @property
+    def firm_names(self) -> list[str]:
+        """The firms of the market, in order; one firm called ``firm`` without ``firms:``."""
+        return [firm.name for firm in self.firms] or [IMPLICIT_FIRM]
+
+    def firm_sections(self, index: int) -> dict[str, Section]:
+        """Firm ``index``'s data, learning and reinvestment: its own keys over the scenario's."""
+        if not self.firms:
+            return {name: getattr(self, name) for name in FIRM_SECTIONS}
+        firm = self.firms[index]
+        sections = {}
+        for name, model in FIRM_SECTIONS.items():
+            own = getattr(firm, name)
+            base = getattr(self, name)
+            if own is None:
+                sections[name] = base
+                continue
+            changes = own.model_dump(exclude_none=True)
+            sections[name] = model.model_validate(base.model_dump() | changes)
+        return sections
+
+    def for_firm(self, index: int) -> Scenario:
+        """The scenario as firm ``index`` sees it (its own sections in place of the top level)."""
+        if not self.firms:
+            return self
+        return self.model_copy(update=self.firm_sections(index))
+
+    def firm_initial_adopters(self, index: int) -> int:
+        if not self.firms or self.firms[index].initial_adopters is None:
+            return self.adoption.initial_adopters
+        return self.firms[index].initial_adopters
+
+    def _check_market(self) -> list[Issue]:
+        """Firms: unique names that are not group names, entry before the horizon, sections
+        valid once merged with the top level; choice preferences name groups and firms."""
+        from .loading import translate
+
+        issues: list[Issue] = []
+        groups = [group.name for group in self.population.groups]
+        seen: set[str] = set()
+        for i, firm in enumerate(self.firms):
+            where = ("firms", i)
+            if firm.name in seen:
+                issues.append((where + ("name",), "duplicate firm name", repr(firm.name)))
+            elif firm.name in groups:
+                message = (
+                    "must differ from the group names (columns such as active_users[<name>] "
+                    f"would clash); groups are {groups}"
+                )
+                issues.append((where + ("name",), message, repr(firm.name)))
+            seen.add(firm.name)
+            if firm.enters_at >= self.steps:
+                message = (
+                    f"must be < steps ({self.steps}): a firm entering at or after the last step "
+                    "never offers its product"
+                )
+                issues.append((where + ("enters_at",), message, repr(firm.enters_at)))
+            sections, broken = {}, False
+            for name, model in FIRM_SECTIONS.items():
+                own, base = getattr(firm, name), getattr(self, name)
+                try:
+                    merged = base.model_dump() | (own.model_dump(exclude_none=True) if own else {})
+                    sections[name] = model.model_validate(merged)
+                except ValidationError as exc:
+                    broken = True
+                    for loc, message, value in translate(exc, model):
+                        issues.append((where + (name, *loc), message, value))
+            if broken:
+                continue
+            issues += self._check_learner_keys(where, sections["data"], sections["learning"])
+        seeded = sum(
+            self.firm_initial_adopters(i)
+            for i, firm in enumerate(self.firms)
+            if firm.enters_at == 0
+        )
+        if self.firms and seeded > self.population.size:
+            message = (
+                f"the firms entering at step 0 start with {seeded} users in all, more than "
+                f"population.size ({self.population.size})"
+            )
+            issues.append((("firms",), message, None))
+        names = self.firm_names
+        for group, tastes in self.choice.preferences.items():
+            where = ("choice", "preferences", group)
+            if group not in groups:
+                issues.append((where, f"no group {group!r}; groups are {groups}", None))
+                continue
+            for firm in tastes:
+                if firm not in names:
+                    issues.append((where + (firm,), f"no firm {firm!r}; firms are {names}", None))
         return issues
 
     def _check_interventions(self) -> list[Issue]:

@@ -91,8 +91,12 @@ def initial_population(scenario, streams: Streams) -> InitialPopulation:
     group = group.astype(np.int16)
     multiplier = activity_multipliers(streams.population, size, population.activity_cv)
     adjacency, graph = build_network(scenario, group, streams.graph)
+    # The first firm's first users (a market's other firms draw theirs when they enter).
+    first = scenario.firm_initial_adopters(0)
+    if scenario.firms and scenario.firms[0].enters_at > 0:
+        first = 0
     adopters = choose_initial_adopters(
-        streams.population, adjacency, scenario.adoption.initial_adopters, scenario.adoption.seeding
+        streams.population, adjacency, first, scenario.adoption.seeding
     )
     return InitialPopulation(
         group=group,

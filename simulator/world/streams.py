@@ -31,15 +31,33 @@ class Streams:
     same draws: comparisons between them are paired (common random numbers)."""
     mesa_seed: int
     """Seed for Mesa's own ``model.rng`` / ``model.random`` (not used by the dynamics)."""
+    market: np.random.Generator
+    """A market of several firms: which product a user picks, who reconsiders and what, who
+    an entrant's first users are. A stream of its own (added after the first five), so
+    that single-firm runs draw exactly what they always drew."""
+    seed_sequence: np.random.SeedSequence
+    """The root, for streams derived later (one data pipeline per extra firm)."""
+
+    def firm_pipeline(self, index: int) -> np.random.Generator:
+        """The data pipeline stream of firm ``index``: the first firm uses ``pipeline``;
+        every other firm a stream of its own: child ``index`` of the market stream
+        (spawn key ``(5, index)``)."""
+        if index == 0:
+            return self.pipeline
+        entropy = self.seed_sequence.entropy
+        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(5, index)))
 
 
 def derive_streams(seed: int) -> Streams:
     """Spawn the run's streams from its root ``seed`` (an int >= 0)."""
-    graph, population, steps, mesa, pipeline = np.random.SeedSequence(seed).spawn(5)
+    root = np.random.SeedSequence(seed)
+    graph, population, steps, mesa, pipeline, market = root.spawn(6)
     return Streams(
         graph=np.random.default_rng(graph),
         population=np.random.default_rng(population),
         steps=np.random.default_rng(steps),
         pipeline=np.random.default_rng(pipeline),
         mesa_seed=int(mesa.generate_state(1, dtype=np.uint32)[0]),
+        market=np.random.default_rng(market),
+        seed_sequence=root,
     )

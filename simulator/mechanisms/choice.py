@@ -1,0 +1,270 @@
+"""Choice: which product a user picks among the firms on offer, and whether an active
+user switches.
+
+Formula (``choice:``; docs/model.md, "Choice between firms"). The utility of firm
+``j``'s product for user ``i`` of group ``g``, against the outside option (the free
+open model, quality ``Q_ref``), is
+
+``u_ij = w_Q (Q_jg - Q_ref) + w_L frac_ij + w_G n_j + taste_gj``
+
+with ``w_Q`` the quality weight (``adoption.quality_sensitivity`` unless
+``choice.quality_weight`` is set), ``frac_ij`` the share of the user's neighbours on
+``j`` (local network effect ``w_L``), ``n_j`` the product's installed base in users
+(global network effect ``w_G``) and ``taste_gj`` the group's intrinsic preference
+(``choice.preferences``). Its **attraction** is ``a_ij = exp(u_ij)`` (0 for a firm not on
+offer yet). With one firm and no network effects or tastes, ``a`` is the single
+product's attractiveness ``exp(kappa (Q_g - Q_ref))`` of :mod:`.adoption`.
+
+- **Adopting** (Bass): firm ``j``'s adoption hazard is ``(p + q frac_ij) a_ij``: a
+  spontaneous clock of rate ``p sum_j a_ij`` and a word-of-mouth clock of rate
+  ``sum_j (q frac_ij) a_ij`` compete as for one product; the product is then firm ``j``
+  with probability ``a_ij / sum a`` (spontaneous) or ``frac_ij a_ij / sum frac a`` (word
+  of mouth). Competing exponential clocks make this a multinomial logit choice: the
+  first of independent clocks of rates ``r_j`` is ``j`` with probability
+  ``r_j / sum r`` [McFadden74]_. Word of mouth is per product: a neighbour on ``j``
+  spreads ``j``.
+- **best** (``choice.rule: best``): the same clocks, but the product is the one with
+  the highest utility, ties to the firm listed first (deterministic best response,
+  as in Arthur's model of increasing returns [Arthur89]_).
+- **Switching**: an active user reconsiders at hazard ``choice.reconsider_rate``; the
+  candidate is another firm on offer (logit: with probability proportional to its
+  attraction; best: the highest utility) and the user switches if
+  ``u_candidate - u_current > c (1 - exp(-tenure / T_l))``, the switching cost ``c``
+  (``choice.switching_cost``) growing with tenure like lock-in (``churn.lock_in_time``).
+
+Sums over firms run left to right in firm order in both kernels, so they agree bit for
+bit.
+
+References
+----------
+.. [McFadden74] McFadden, D. (1974). Conditional logit analysis of qualitative choice
+   behavior. In Frontiers in Econometrics, 105-142.
+.. [Arthur89] Arthur, W. B. (1989). Competing technologies, increasing returns, and
+   lock-in by historical events. The Economic Journal 99(394), 116-131.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Decision, Members, UserMechanism
+from .states import ACTIVE, Move
+
+# -- the market a user sees --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketView:
+    """The products on offer this step and the choice parameters (from the step view)."""
+
+    n_firms: int
+    on_offer: list[bool]
+    quality: list[list[float]]
+    """``quality[j][g]``: firm ``j``'s deployed quality for group ``g``."""
+    reference_quality: float
+    installed: list[int]
+    """Active users per firm at the start of the step."""
+    rule: str
+    quality_weight: float
+    local_effect: float
+    global_effect: float
+    taste: list[list[float]]
+    """``taste[g][j]``: group ``g``'s intrinsic preference for firm ``j``."""
+    reconsider_rate: float
+    switching_cost: float
+    lock_in_time: float
+    dt: float
+
+    @classmethod
+    def of(cls, view) -> MarketView:
+        scenario, choice = view.scenario, view.scenario.choice
+        names = scenario.firm_names
+        groups = [group.name for group in scenario.population.groups]
+        taste = [[float(choice.preferences.get(g, {}).get(f, 0.0)) for f in names] for g in groups]
+        weight = choice.quality_weight
+        if weight is None:
+            weight = scenario.adoption.quality_sensitivity
+        return cls(
+            n_firms=len(names),
+            on_offer=[bool(x) for x in view.on_offer],
+            quality=np.asarray(view.firm_quality, dtype=float).tolist(),
+            reference_quality=float(view.reference_quality),
+            installed=[int(x) for x in view.installed],
+            rule=choice.rule,
+            quality_weight=float(weight),
+            local_effect=float(choice.local_network_effect),
+            global_effect=float(choice.global_network_effect),
+            taste=taste,
+            reconsider_rate=float(choice.reconsider_rate),
+            switching_cost=float(choice.switching_cost),
+            lock_in_time=float(scenario.churn.lock_in_time),
+            dt=float(scenario.dt),
+        )
+
+    @property
+    def offered(self) -> list[int]:
+        return [j for j in range(self.n_firms) if self.on_offer[j]]
+
+
+def is_plain(scenario) -> bool:
+    """Whether the market is one firm with no network effects or tastes: adoption is then
+    the single product's Bass hazard, computed by the faster per-group path of
+    :mod:`.adoption` (which this module's formulas reduce to, bit for bit)."""
+    choice = scenario.choice
+    return (
+        len(scenario.firm_names) == 1
+        and choice.local_network_effect == 0
+        and choice.global_network_effect == 0
+        and not any(value for tastes in choice.preferences.values() for value in tastes.values())
+    )
+
+
+# -- utilities and attractions: scalar kernel (one user) --------------------------------------
+
+
+def utility(market: MarketView, firm: int, group: int, share: float) -> float:
+    """``u_ij`` of the module docstring for one user (``share``: neighbours on ``firm``)."""
+    u = market.quality_weight * (market.quality[firm][group] - market.reference_quality)
+    u = u + market.local_effect * share
+    u = u + market.global_effect * market.installed[firm]
+    return u + market.taste[group][firm]
+
+
+def attractions(market: MarketView, group: int, shares: list[float]) -> list[float]:
+    """``a_ij`` for every firm (0 if not on offer) for one user."""
+    return [
+        float(np.exp(utility(market, j, group, shares[j]))) if market.on_offer[j] else 0.0
+        for j in range(market.n_firms)
+    ]
+
+
+def pick(market: MarketView, weights: list[float], utilities: list[float], uniform: float,
+         exclude: int = -1) -> int:  # fmt: skip
+    """The chosen firm: logit, the first ``j`` whose running sum of ``weights`` exceeds
+    ``uniform`` times their total; best, the highest utility on offer (ties: the lower
+    index). ``exclude`` (the current product) is never chosen. -1 if none can be."""
+    candidates = [j for j in market.offered if j != exclude]
+    if not candidates:
+        return -1
+    total = 0.0
+    for j in candidates:
+        total = total + weights[j]
+    if market.rule == "best" or not total > 0:  # no weight at all: the best one
+        return max(candidates, key=lambda j: (utilities[j], -j))
+    threshold = uniform * total
+    running = 0.0
+    for j in candidates:
+        running = running + weights[j]
+        if running > threshold:
+            return j
+    return candidates[-1]  # rounding: the running sum fell a hair short of the total
+
+
+# -- the same, vector kernel (many users) ------------------------------------------------------
+
+
+def utilities_all(market: MarketView, group: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """``u`` for every firm and user: shape (firms, users); ``shares[j]`` per user."""
+    quality = np.asarray(market.quality, dtype=float)  # (F, G)
+    taste = np.asarray(market.taste, dtype=float)  # (G, F)
+    u = market.quality_weight * (quality[:, group] - market.reference_quality)
+    u = u + market.local_effect * shares
+    u = u + (market.global_effect * np.asarray(market.installed, dtype=float))[:, None]
+    return u + taste[group].T
+
+
+def attractions_all(market: MarketView, u: np.ndarray) -> np.ndarray:
+    a = np.exp(u)
+    a[~np.asarray(market.on_offer, dtype=bool)] = 0.0
+    return a
+
+
+def pick_all(market: MarketView, weights: np.ndarray, u: np.ndarray, uniform: np.ndarray,
+             exclude: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """:func:`pick` for many users: ``weights`` and ``u`` of shape (firms, users)."""
+    n_firms, n = weights.shape
+    allowed = np.repeat(np.asarray(market.on_offer, dtype=bool)[:, None], n, axis=1)
+    if exclude is not None:
+        allowed[exclude, np.arange(n)] = False
+    best_chosen = np.full(n, -1, dtype=np.int64)
+    best = np.full(n, -np.inf)
+    for j in range(n_firms):  # strict >: ties go to the lower index
+        better = allowed[j] & ((u[j] > best) | (best_chosen < 0))
+        best_chosen[better], best[better] = j, u[j][better]
+    w = np.where(allowed, weights, 0.0)
+    total = np.zeros(n)
+    for j in range(n_firms):
+        total = total + w[j]
+    if market.rule == "best":
+        return best_chosen
+    chosen = np.full(n, -1, dtype=np.int64)
+    threshold = uniform * total
+    running = np.zeros(n)
+    for j in range(n_firms):
+        running = running + w[j]
+        hit = allowed[j] & (running > threshold) & (chosen < 0)
+        chosen[hit] = j
+    last = np.where(allowed.any(axis=0), n_firms - 1 - np.argmax(allowed[::-1], axis=0), -1)
+    short = (chosen < 0) & (total > 0)
+    chosen[short] = last[short]
+    weightless = ~(total > 0)  # no weight at all: the best one
+    chosen[weightless] = best_chosen[weightless]
+    return chosen
+
+
+def switching_cost(cost: float, tenure, lock_in_time: float):
+    """The utility a user gives up to switch: ``c (1 - exp(-tenure / T_l))``."""
+    return cost * (1.0 - np.exp(-(tenure / lock_in_time)))
+
+
+# -- switching -------------------------------------------------------------------------------
+
+
+class Switching(UserMechanism):
+    """Active users reconsider at ``choice.reconsider_rate`` and switch to a better product."""
+
+    name = "switching"
+    states = (ACTIVE,)
+
+    def prepare(self, view) -> MarketView | None:
+        market = view.market
+        if market is None or market.reconsider_rate <= 0 or len(market.offered) < 2:
+            return None
+        return market
+
+    def decide(self, user, params: MarketView, draws) -> Move:
+        if not draws.reconsider[user.node]:
+            return Move.STAY
+        shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
+        u = [utility(params, j, user.group, shares[j]) for j in range(params.n_firms)]
+        weights = [float(np.exp(x)) if params.on_offer[j] else 0.0 for j, x in enumerate(u)]
+        candidate = pick(params, weights, u, draws.pick[user.node], exclude=user.product)
+        if candidate < 0:
+            return Move.STAY
+        cost = switching_cost(params.switching_cost, user.tenure, params.lock_in_time)
+        if u[candidate] - u[user.product] > cost:
+            user.next_product = candidate
+            return Move.SWITCH
+        return Move.STAY
+
+    def decide_all(self, users, members: Members, params: MarketView, draws) -> Decision:
+        index = members.index
+        index = index[draws.reconsider_mask[index]]
+        if len(index) == 0:
+            return Decision()
+        shares = users.shares_on(index)
+        group = users.group[index]
+        u = utilities_all(params, group, shares)
+        weights = attractions_all(params, u)
+        current = users.product[index].astype(np.int64)
+        candidate = pick_all(params, weights, u, draws.pick[index], exclude=current)
+        ok = candidate >= 0
+        gain = np.where(ok, u[np.where(ok, candidate, 0), np.arange(len(index))], -np.inf)
+        gain = gain - u[current, np.arange(len(index))]
+        cost = switching_cost(params.switching_cost, users.tenure[index], params.lock_in_time)
+        moving = ok & (gain > cost)
+        return Decision(
+            moves={Move.SWITCH: index[moving]}, products={Move.SWITCH: candidate[moving]}
+        )
