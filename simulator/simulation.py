@@ -104,6 +104,11 @@ def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) 
             "takeoff_step": metrics.takeoff_step(timeseries),
             "half_adoption_step": metrics.half_adoption_step(timeseries, size),
             "peak_active_users": int(timeseries["active_users"].max()),
+            **(
+                {"market": market}
+                if (market := metrics.market_summary(timeseries, scenario))
+                else {}
+            ),
             "runtime_s": runtime,
             "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,
             "package_version": __version__,

@@ -1,5 +1,6 @@
 """The agent and array engines give byte-identical timeseries for the same scenario and seed."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,28 @@ def scenarios(draw):
             ),
         }
         retention = draw(st.sampled_from(["hazard", "risk"]))
-    return {
+    steps = draw(st.integers(1, 40))
+    market = {}
+    if draw(st.booleans()):  # a market of firms
+        n_firms = draw(st.integers(1, 3))
+        names = [f"firm{j}" for j in range(n_firms)]
+        firms = [{"name": f, "enters_at": draw(st.integers(0, steps - 1)) if j else 0,
+                  "initial_adopters": draw(st.integers(0, 10)),
+                  "reinvestment": {"retrain_every": draw(st.integers(1, 8))}}
+                 for j, f in enumerate(names)]  # fmt: skip
+        market = {"firms": firms, "choice": {
+            "rule": draw(st.sampled_from(["logit", "best"])),
+            "quality_weight": draw(st.sampled_from([None, 0.0, 8.0])),
+            "local_network_effect": draw(st.floats(0, 3)),
+            "global_network_effect": draw(st.floats(0, 0.05)),
+            "preferences": {g["name"]: {f: draw(st.floats(-2, 2)) for f in names}
+                            for g in groups[:1]},
+            "reconsider_rate": draw(st.floats(0, 1)),
+            "switching_cost": draw(st.floats(0, 2)),
+        }}  # fmt: skip
+    return market | {
         "seed": draw(st.integers(0, 2**32)),
-        "steps": draw(st.integers(1, 40)),
+        "steps": steps,
         "dt": draw(st.sampled_from([0.25, 1.0, 2.0])),
         "population": {"size": size, "groups": groups,
                        "activity_cv": draw(st.floats(0, 1.5))},
@@ -135,7 +155,11 @@ def scenarios(draw):
     }  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FLYWHEEL_ENGINE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(raw=scenarios())
 def test_random_valid_scenarios_give_identical_timeseries(raw):
     assert_engines_agree(load_scenario(raw))

@@ -106,6 +106,7 @@ def test_rules_give_the_same_bits_on_scalars_and_arrays(satisfaction, reference,
 
 # -- every mechanism's two kernels agree -------------------------------------------------
 
+from dataclasses import replace  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import scipy.sparse  # noqa: E402
@@ -113,16 +114,25 @@ import scipy.sparse  # noqa: E402
 from simulator import load_scenario  # noqa: E402
 from simulator.engines.agent import UserDraws  # noqa: E402
 from simulator.engines.array import ArrayUsers  # noqa: E402
-from simulator.engines.draws import GroupOrder, draw_step  # noqa: E402
+from simulator.engines.draws import GroupOrder, draw_market, draw_step  # noqa: E402
 from simulator.engines.step import StepView  # noqa: E402
-from simulator.mechanisms import USER_MECHANISMS, Members, Move, UserState  # noqa: E402
+from simulator.mechanisms import (  # noqa: E402
+    USER_MECHANISMS,
+    Members,
+    Move,
+    UserState,
+    choice,  # noqa: E402
+)
+from simulator.mechanisms.choice import MarketView  # noqa: E402
 
 
 @st.composite
-def situations(draw):
-    """Random users (states, tenure, satisfaction, neighbours), a scenario and a step view."""
+def situations(draw, market: bool = False):
+    """Random users (states, tenure, satisfaction, neighbours), a scenario and a step view;
+    ``market``: several firms with products, network effects, tastes and switching."""
     n = draw(st.integers(1, 60))
     n_groups = draw(st.integers(1, 3))
+    n_firms = draw(st.integers(1, 3)) if market else 1
     rule = draw(st.sampled_from(["bass", "threshold", "arrivals"]))
     retention = draw(st.sampled_from(["hazard", "risk"]))
     groups = [{"name": f"g{i}", "share": 1 / n_groups,
@@ -140,6 +150,7 @@ def situations(draw):
                   "lock_in_time": draw(st.floats(0.5, 50)), "rejoin_rate": draw(st.floats(0, 3)),
                   "retention": retention},
         "learning": {"kind": "estimator"} if retention == "risk" else {},
+        **(_market(draw, n_firms, [g["name"] for g in groups]) if market else {}),
     })  # fmt: skip
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
     group = rng.integers(0, n_groups, n).astype(np.int16)
@@ -148,9 +159,15 @@ def situations(draw):
     tenure = rng.integers(0, 300, n).astype(np.int32)
     # A star-free random adjacency is not needed: the kernels read degree and counts only.
     adjacency = scipy.sparse.csr_array((n, n), dtype=np.int8)
-    users = ArrayUsers(adjacency, group, np.zeros(0, dtype=np.intp), np.zeros(n_groups))
+    users = ArrayUsers(adjacency, group, np.zeros(0, dtype=np.intp), np.zeros(n_groups),
+                       n_firms if market else None)  # fmt: skip
     users.degree = degree.astype(np.int32)
     users.active_neighbours = (rng.random(n) * (degree + 1)).astype(np.int32).clip(max=degree)
+    if market:  # split each user's active neighbours between the products
+        users.neighbours_on = np.zeros((n_firms, n), dtype=np.int32)
+        for i, count in enumerate(users.active_neighbours.tolist()):
+            users.neighbours_on[:, i] = rng.multinomial(count, np.ones(n_firms) / n_firms)
+        users.product[:] = np.where(state == 1, rng.integers(0, n_firms, n), -1)
     users.state[:] = state
     users.tenure[:] = tenure
     users._steps = 300  # the engine's invariant: no tenure exceeds the steps taken
@@ -158,37 +175,70 @@ def situations(draw):
     users.next_satisfaction = users.satisfaction
     rates = rng.exponential(3.0, n)
     order = GroupOrder.of(group, n_groups)
-    draws = draw_step(rng, users.state, order, rates[order.order])
+    draws = draw_step(rng, users.state, order, rates[order.order],
+                      users.product if market else None, n_firms)  # fmt: skip
+    firm_quality = rng.random((n_firms, n_groups))
+    firm_risk = rng.exponential(0.3, (n_firms, n_groups))
     view = StepView(
-        step=draw(st.integers(1, 100)), scenario=scenario, quality=rng.random(n_groups),
-        risk=rng.exponential(0.3, n_groups), reference_quality=float(rng.random()),
-        user_state=users.state, user_group=group, draws=draws,
+        step=draw(st.integers(1, 100)), scenario=scenario, quality=firm_quality[0],
+        risk=firm_risk[0], reference_quality=float(rng.random()),
+        user_state=users.state, user_group=group, draws=draws, firm_quality=firm_quality,
+        firm_risk=firm_risk, on_offer=rng.random(n_firms) < 0.8,
+        installed=rng.integers(0, 50, n_firms),
     )  # fmt: skip
+    if market:
+        pick, reconsider = draw_market(rng, users.state, float(rng.random()))
+        view = replace(view, draws=replace(draws, pick=pick, reconsider_mask=reconsider))
+        view = replace(view, market=MarketView.of(view))
     return users, view
 
 
+def _market(draw, n_firms: int, groups: list[str]) -> dict:
+    firms = [f"f{j}" for j in range(n_firms)]
+    return {
+        "firms": [{"name": f, "initial_adopters": 0} for f in firms],
+        "choice": {
+            "rule": draw(st.sampled_from(["logit", "best"])),
+            "quality_weight": draw(st.floats(0, 20)),
+            "local_network_effect": draw(st.floats(0, 5)),
+            "global_network_effect": draw(st.floats(0, 0.1)),
+            "preferences": {g: {f: draw(st.floats(-3, 3)) for f in firms} for g in groups},
+            "reconsider_rate": draw(st.floats(0, 2)),
+            "switching_cost": draw(st.floats(0, 3)),
+        },
+    }
+
+
 def _agents(users: ArrayUsers) -> list[SimpleNamespace]:
+    market = users.product is not None
     return [
         SimpleNamespace(node=i, group=int(users.group[i]), state=UserState(int(users.state[i])),
                         satisfaction=float(users.satisfaction[i]), tenure=int(users.tenure[i]),
                         active_neighbours=int(users.active_neighbours[i]),
-                        degree=int(users.degree[i]), next_satisfaction=None)
+                        degree=int(users.degree[i]), next_satisfaction=None,
+                        product=int(users.product[i]) if market else 0, next_product=0,
+                        neighbours_on=users.neighbours_on[:, i].tolist() if market else [])
         for i in range(len(users.state))
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("market", [False, True], ids=["one-product", "market"])
 @pytest.mark.parametrize("mechanism", USER_MECHANISMS, ids=lambda m: m.name)
-@given(situation=situations(), subset=st.booleans())
-def test_scalar_and_vector_kernels_agree(mechanism, situation, subset):
+@given(data=st.data(), subset=st.booleans())
+def test_scalar_and_vector_kernels_agree(mechanism, market, data, subset):
     """The Mesa agent's kernel (one call per user) and the array kernel (one call for all)
-    give every user the same move and satisfaction, bit for bit; ``subset`` also checks
-    the kernels on members left over by an earlier mechanism."""
-    users, view = situation
+    give every user the same move, product and satisfaction, bit for bit; ``subset`` also
+    checks the kernels on members left over by an earlier mechanism."""
+    users, view = data.draw(situations(market))
     params = mechanism.prepare(view)
     if params is None:
         return  # not in force under this scenario
     draws = view.draws
-    per_user = UserDraws(draws.clock.tolist(), draws.word_of_mouth_by_user().tolist())
+    per_user = UserDraws(
+        draws.clock.tolist(), draws.word_of_mouth_by_user().tolist(),
+        None if draws.pick is None else draws.pick.tolist(),
+        None if draws.reconsider_mask is None else draws.reconsider_mask.tolist(),
+    )  # fmt: skip
     agents = _agents(users)
     for state in mechanism.states:
         everyone = (
@@ -200,14 +250,45 @@ def test_scalar_and_vector_kernels_agree(mechanism, situation, subset):
         vector = mechanism.decide_all(
             users, Members(state, users.state, members, whole=not subset), params, draws
         )
-        from_vector = {int(u): move for move, idx in vector.moves.items() for u in idx}
+        from_vector = {
+            int(u): (move, int(vector.products[move][k]) if move in vector.products else 0)
+            for move, idx in vector.moves.items()
+            for k, u in enumerate(idx)
+        }
         from_scalar = {}
         for node in members.tolist():
+            agents[node].next_product = 0
             move = mechanism.decide(agents[node], params, per_user)
             if move is not Move.STAY:
-                from_scalar[node] = move
+                from_scalar[node] = (move, agents[node].next_product)
         assert from_vector == from_scalar
-        assert vector.organic == sum(m is Move.ADOPT_WOM for m in from_scalar.values())
+        assert vector.organic == sum(m is Move.ADOPT_WOM for m, _ in from_scalar.values())
         if vector.satisfaction is not None:
             for node in members.tolist():
                 assert vector.satisfaction[node] == agents[node].next_satisfaction
+
+
+@given(data=st.data())
+def test_choice_arithmetic_is_the_same_bits_in_both_kernels(data):
+    """Utilities, attractions and picks of one user (scalar) equal the columns of the
+    vector kernel's, bit for bit: decisions are thresholds on these numbers, so a
+    last-bit difference would flip a rare decision and part the engines' runs."""
+    users, view = data.draw(situations(market=True))
+    market = view.market
+    n = len(users.state)
+    everyone = np.arange(n)
+    shares = users.shares_on(everyone)
+    u = choice.utilities_all(market, users.group, shares)
+    a = choice.attractions_all(market, u)
+    uniform = np.random.default_rng(data.draw(st.integers(0, 2**32))).random(n)
+    exclude = users.product.astype(np.int64) if data.draw(st.booleans()) else None
+    picked = choice.pick_all(market, a, u, uniform, exclude=exclude)
+    for i in range(n):
+        s = shares[:, i].tolist()
+        scalar_u = [
+            choice.utility(market, j, int(users.group[i]), s[j]) for j in range(market.n_firms)
+        ]
+        assert scalar_u == u[:, i].tolist()
+        assert choice.attractions(market, int(users.group[i]), s) == a[:, i].tolist()
+        skip = -1 if exclude is None else int(exclude[i])
+        assert choice.pick(market, a[:, i].tolist(), scalar_u, float(uniform[i]), skip) == picked[i]

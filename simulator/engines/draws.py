@@ -112,14 +112,16 @@ def draw_step(
     clock = rng.standard_exponential(size)
     potential = np.flatnonzero(state == POTENTIAL)
     word_of_mouth = rng.standard_exponential(len(potential))
-    if product is None:
+    if product is None or n_firms == 1:
         # rate * True == rate and rate * False == 0.0 exactly: the active users' rates.
         expected = groups.sums(rate_in_order * (state[groups.order] == ACTIVE))
+        interactions = rng.poisson(expected).astype(np.int64)
         return StepDraws(
             clock=clock,
             potential=potential,
             word_of_mouth=word_of_mouth,
-            interactions=rng.poisson(expected).astype(np.int64),
+            interactions=interactions,
+            firm_interactions=None if product is None else interactions[None, :],
         )
     n_groups = len(groups.bounds) - 1
     ordered = groups.order

@@ -109,12 +109,14 @@ class MarketView:
 
 
 def is_plain(scenario) -> bool:
-    """Whether the market is one firm with no network effects or tastes: adoption is then
-    the single product's Bass hazard, computed by the faster per-group path of
-    :mod:`.adoption` (which this module's formulas reduce to, bit for bit)."""
+    """Whether the scenario is one product without ``firms:``, network effects or tastes:
+    adoption is then the single product's Bass hazard, computed by the faster per-group
+    path of :mod:`.adoption`. With ``firms:`` (even one firm) the market path runs; with one
+    firm and neutral choice it reduces to the single product bit for bit (the monopoly
+    limit, tested)."""
     choice = scenario.choice
     return (
-        len(scenario.firm_names) == 1
+        not scenario.firms
         and choice.local_network_effect == 0
         and choice.global_network_effect == 0
         and not any(value for tastes in choice.preferences.values() for value in tastes.values())
@@ -186,8 +188,9 @@ def pick_all(market: MarketView, weights: np.ndarray, u: np.ndarray, uniform: np
     """:func:`pick` for many users: ``weights`` and ``u`` of shape (firms, users)."""
     n_firms, n = weights.shape
     allowed = np.repeat(np.asarray(market.on_offer, dtype=bool)[:, None], n, axis=1)
-    if exclude is not None:
-        allowed[exclude, np.arange(n)] = False
+    if exclude is not None:  # -1: nothing to exclude
+        some = np.flatnonzero(exclude >= 0)
+        allowed[exclude[some], some] = False
     best_chosen = np.full(n, -1, dtype=np.int64)
     best = np.full(n, -np.inf)
     for j in range(n_firms):  # strict >: ties go to the lower index

@@ -10,9 +10,10 @@ from .health import (
     steps_per_year,
     takeoff_step,
 )
+from .market import market_summary
 from .reporters import model_reporters
 
 __all__ = [
     "AUDIT", "add_health_columns", "audit_inputs", "defensibility", "flywheel_health",
-    "half_adoption_step", "model_reporters", "steps_per_year", "takeoff_step",
+    "half_adoption_step", "market_summary", "model_reporters", "steps_per_year", "takeoff_step",
 ]  # fmt: skip

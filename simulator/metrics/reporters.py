@@ -270,6 +270,10 @@ def firm_model_version(record, firm: int) -> int:
     return int(record.firms[firm].model_version)
 
 
+def firm_group_active_users(record, firm: int, group: int) -> int:
+    return int(record.firm_counts[firm, group])
+
+
 def firm_group_quality(record, firm: int, group: int) -> float:
     return float(record.firms[firm].quality[group])
 
@@ -310,8 +314,9 @@ def model_reporters(
 
     Runs with an estimator learner add ``ESTIMATOR_REPORTERS`` and ``risk[<group>]``
     (curve runs keep exactly the columns they always had). A market of ``firms`` adds
-    ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm and ``quality[<firm>/<group>]``
-    (and ``risk[<firm>/<group>]`` with estimators).
+    ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm, and ``active_users[<firm>/<group>]``
+    and ``quality[<firm>/<group>]`` per firm and group (and ``risk[<firm>/<group>]`` with
+    estimators).
     """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
     group_reporters = dict(GROUP_REPORTERS)
@@ -330,6 +335,9 @@ def model_reporters(
             reporters[f"{metric}[{name}]"] = partial(reporter, firm=index)
     for f, firm in enumerate(firms):
         for g, group in enumerate(group_names):
+            reporters[f"active_users[{firm}/{group}]"] = partial(
+                firm_group_active_users, firm=f, group=g
+            )
             reporters[f"quality[{firm}/{group}]"] = partial(firm_group_quality, firm=f, group=g)
             if estimator:
                 reporters[f"risk[{firm}/{group}]"] = partial(firm_group_risk, firm=f, group=g)
