@@ -52,6 +52,8 @@ class Case:
     name: str
     path: Path
     overrides: dict[str, Any] = field(default_factory=dict)
+    size: int | None = GOLDEN_SIZE
+    """Users (None: the file's own population, for files whose firms seed a fixed count)."""
 
 
 EXTRA_CASES = (
@@ -96,8 +98,16 @@ EXTRA_CASES = (
 def scenario_cases() -> list[Case]:
     """Every scenario file (validation ones included), then the extra cases."""
     files = sorted(SCENARIOS.glob("*.yaml")) + sorted((SCENARIOS / "validation").glob("*.yaml"))
-    cases = [Case(str(path.relative_to(SCENARIOS).with_suffix("")), path) for path in files]
+    cases = [
+        Case(name, path, size=None if name in OWN_SIZE else GOLDEN_SIZE)
+        for path in files
+        if (name := str(path.relative_to(SCENARIOS).with_suffix("")))
+    ]
     return cases + list(EXTRA_CASES)
+
+
+OWN_SIZE = {"validation/dean"}
+"""Scenarios run at their own size: every user starts on a firm (1,000 users)."""
 
 
 def run_keys() -> Iterator[tuple[Case, str, int]]:
@@ -126,7 +136,8 @@ def run_hashes(case: Case, engine: str, seed: int) -> dict[str, str]:
     """Run one case the way ``flywheel run --no-plots`` does and hash its files."""
     from simulator import load_scenario, run
 
-    overrides = {"population.size": GOLDEN_SIZE, **case.overrides, "seed": seed, "engine": engine}
+    size = {} if case.size is None else {"population.size": case.size}
+    overrides = {**size, **case.overrides, "seed": seed, "engine": engine}
     result = run(load_scenario(case.path, overrides=overrides))
     with tempfile.TemporaryDirectory() as folder:
         result.write(folder, plots=False)
