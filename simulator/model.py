@@ -174,28 +174,41 @@ class FlywheelModel(mesa.Model):
         return float(-np.expm1(-rate))
 
     def enter_firms(self, step: int) -> None:
-        """Put on offer the products of the firms entering at ``step``, with their first users:
-        potential users chosen at random (market stream) or the best-connected ones (hubs)."""
+        """Put on offer the products of the firms entering at ``step``, with their first users
+        (a launch: people who try the new product), chosen at random (market stream) or the
+        best-connected (``adoption.seeding: hubs``) among everyone not on it yet: potential
+        users, churned users and rivals' users alike."""
         for j, firm in enumerate(self.params.firms):
             if self.entered[j] or firm.enters_at > step:
                 continue
             self.entered[j] = True
-            count = self.params.firm_initial_adopters(j)
-            potential = np.flatnonzero(self.user_engine.state == UserState.POTENTIAL)
-            count = min(count, len(potential))
+            state = self.user_engine.state
+            product = self.user_engine.product
+            candidates = np.flatnonzero(
+                (state != UserState.ACTIVE) | (product != j)
+                if product is not None
+                else state != UserState.ACTIVE
+            )
+            count = min(self.params.firm_initial_adopters(j), len(candidates))
             if count == 0:
                 continue
             if self.params.adoption.seeding == "hubs":
-                degree = np.diff(self.adjacency.indptr)[potential]
-                chosen = potential[np.lexsort((potential, -degree))[:count]]
+                degree = np.diff(self.adjacency.indptr)[candidates]
+                chosen = candidates[np.lexsort((candidates, -degree))[:count]]
             else:
-                chosen = self.streams.market.choice(potential, size=count, replace=False)
+                chosen = self.streams.market.choice(candidates, size=count, replace=False)
             chosen = np.sort(chosen)
+            groups = self.user_group[chosen]
+            before = state[chosen].copy()
+            if product is not None:
+                rivals = chosen[before == UserState.ACTIVE]
+                np.add.at(self._firm_counts, (product[rivals], self.user_group[rivals]), -1)
             self.user_engine.seed(chosen, j, self.firms[j].quality)
-            moved = np.bincount(self.user_group[chosen], minlength=self.n_groups)
-            self.counts[UserState.POTENTIAL] -= moved
-            self.counts[UserState.ACTIVE] += moved
-            self._firm_counts[j] += moved
+            for previous in (UserState.POTENTIAL, UserState.CHURNED):
+                moved = np.bincount(groups[before == previous], minlength=self.n_groups)
+                self.counts[previous] -= moved
+                self.counts[UserState.ACTIVE] += moved
+            self._firm_counts[j] += np.bincount(groups, minlength=self.n_groups)
 
     def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""

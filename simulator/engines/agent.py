@@ -136,6 +136,8 @@ class AgentEngine:
         initial = np.asarray(quality, dtype=float).tolist()
         for node in np.asarray(users).tolist():
             user = self.users[node]
+            if user.state is ACTIVE:  # on a rival's product: leaves it
+                user.tell_neighbours(-1)
             user.state = ACTIVE
             self.state[node] = ACTIVE
             user.tenure = 0

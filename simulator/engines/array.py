@@ -84,7 +84,10 @@ class ArrayUsers:
 
     def seed(self, users: np.ndarray, firm: int, quality: np.ndarray) -> None:
         """Make ``users`` active on ``firm``'s product (its first users), satisfied at its
-        ``quality`` per group."""
+        ``quality`` per group; users on a rival's product leave it."""
+        if self.product is not None:
+            rivals = users[self.state[users] == ACTIVE]
+            self.tell_neighbours(rivals, -1, self.product[rivals])
         self.state[users] = ACTIVE
         self.tenure[users] = 0
         self.satisfaction[users] = np.asarray(quality, dtype=float)[self.group[users]]

@@ -26,11 +26,14 @@ product's attractiveness ``exp(kappa (Q_g - Q_ref))`` of :mod:`.adoption`.
 - **best** (``choice.rule: best``): the same clocks, but the product is the one with
   the highest utility, ties to the firm listed first (deterministic best response,
   as in Arthur's model of increasing returns [Arthur89]_).
-- **Switching**: an active user reconsiders at hazard ``choice.reconsider_rate``; the
-  candidate is another firm on offer (logit: with probability proportional to its
-  attraction; best: the highest utility) and the user switches if
-  ``u_candidate - u_current > c (1 - exp(-tenure / T_l))``, the switching cost ``c``
-  (``choice.switching_cost``) growing with tenure like lock-in (``churn.lock_in_time``).
+- **Switching**: an active user reconsiders at hazard ``choice.reconsider_rate`` and
+  chooses again between staying, whose utility includes the switching cost
+  ``C = c (1 - exp(-tenure / T_l))`` (``choice.switching_cost`` ``c``, growing with tenure
+  like lock-in, ``churn.lock_in_time``), and every rival on offer. Logit: stay with
+  probability ``exp(u_j + C) / (exp(u_j + C) + sum_k exp(u_k))``, else move to rival ``k``
+  with probability proportional to ``exp(u_k)`` (random utility: some users move to a
+  product that is worse on average); best: move to the best rival only if
+  ``u_k - u_j > C``.
 
 Sums over firms run left to right in firm order in both kernels, so they agree bit for
 bit.
@@ -143,11 +146,13 @@ def attractions(market: MarketView, group: int, shares: list[float]) -> list[flo
 
 
 def pick(market: MarketView, weights: list[float], utilities: list[float], uniform: float,
-         exclude: int = -1) -> int:  # fmt: skip
+         exclude: int = -1, include: int = -1) -> int:  # fmt: skip
     """The chosen firm: logit, the first ``j`` whose running sum of ``weights`` exceeds
     ``uniform`` times their total; best, the highest utility on offer (ties: the lower
-    index). ``exclude`` (the current product) is never chosen. -1 if none can be."""
-    candidates = [j for j in market.offered if j != exclude]
+    index). ``exclude`` is never chosen; ``include`` (a user's current product) may be even
+    if it is no longer on offer. -1 if none can be."""
+    candidates = [j for j in range(market.n_firms)
+                  if (market.on_offer[j] or j == include) and j != exclude]  # fmt: skip
     if not candidates:
         return -1
     total = 0.0
@@ -184,10 +189,14 @@ def attractions_all(market: MarketView, u: np.ndarray) -> np.ndarray:
 
 
 def pick_all(market: MarketView, weights: np.ndarray, u: np.ndarray, uniform: np.ndarray,
-             exclude: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+             exclude: np.ndarray | None = None,
+             include: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """:func:`pick` for many users: ``weights`` and ``u`` of shape (firms, users)."""
     n_firms, n = weights.shape
     allowed = np.repeat(np.asarray(market.on_offer, dtype=bool)[:, None], n, axis=1)
+    if include is not None:  # -1: nothing to include
+        some = np.flatnonzero(include >= 0)
+        allowed[include[some], some] = True
     if exclude is not None:  # -1: nothing to exclude
         some = np.flatnonzero(exclude >= 0)
         allowed[exclude[some], some] = False
@@ -242,32 +251,47 @@ class Switching(UserMechanism):
             return Move.STAY
         shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
         u = [utility(params, j, user.group, shares[j]) for j in range(params.n_firms)]
-        weights = [float(np.exp(x)) if params.on_offer[j] else 0.0 for j, x in enumerate(u)]
-        candidate = pick(params, weights, u, draws.pick[user.node], exclude=user.product)
-        if candidate < 0:
+        current = user.product
+        cost = float(switching_cost(params.switching_cost, user.tenure, params.lock_in_time))
+        if params.rule == "best":
+            candidate = pick(params, [0.0] * params.n_firms, u, 0.0, exclude=current)
+            if candidate >= 0 and u[candidate] - u[current] > cost:
+                user.next_product = candidate
+                return Move.SWITCH
             return Move.STAY
-        cost = switching_cost(params.switching_cost, user.tenure, params.lock_in_time)
-        if u[candidate] - u[user.product] > cost:
-            user.next_product = candidate
-            return Move.SWITCH
-        return Move.STAY
+        staying = list(u)
+        staying[current] = u[current] + cost
+        weights = [float(np.exp(x)) if params.on_offer[j] or j == current else 0.0
+                   for j, x in enumerate(staying)]  # fmt: skip
+        chosen = pick(params, weights, staying, draws.pick[user.node], include=current)
+        if chosen < 0 or chosen == current:
+            return Move.STAY
+        user.next_product = chosen
+        return Move.SWITCH
 
     def decide_all(self, users, members: Members, params: MarketView, draws) -> Decision:
         index = members.index
         index = index[draws.reconsider_mask[index]]
         if len(index) == 0:
             return Decision()
-        shares = users.shares_on(index)
-        group = users.group[index]
-        u = utilities_all(params, group, shares)
-        weights = attractions_all(params, u)
+        rows = np.arange(len(index))
+        u = utilities_all(params, users.group[index], users.shares_on(index))
         current = users.product[index].astype(np.int64)
-        candidate = pick_all(params, weights, u, draws.pick[index], exclude=current)
-        ok = candidate >= 0
-        gain = np.where(ok, u[np.where(ok, candidate, 0), np.arange(len(index))], -np.inf)
-        gain = gain - u[current, np.arange(len(index))]
         cost = switching_cost(params.switching_cost, users.tenure[index], params.lock_in_time)
-        moving = ok & (gain > cost)
+        if params.rule == "best":
+            candidate = pick_all(params, np.zeros_like(u), u, np.zeros(len(index)), exclude=current)
+            ok = candidate >= 0
+            gain = u[np.where(ok, candidate, 0), rows] - u[current, rows]
+            moving = ok & (gain > cost)
+        else:
+            staying = u.copy()
+            staying[current, rows] = u[current, rows] + cost
+            weights = np.exp(staying)
+            offered = np.asarray(params.on_offer, dtype=bool)
+            weights[~offered] = 0.0
+            weights[current, rows] = np.exp(staying[current, rows])
+            candidate = pick_all(params, weights, staying, draws.pick[index], include=current)
+            moving = (candidate >= 0) & (candidate != current)
         return Decision(
             moves={Move.SWITCH: index[moving]}, products={Move.SWITCH: candidate[moving]}
         )
