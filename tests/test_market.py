@@ -13,10 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
     (ROOT / "scenarios" / "validation").glob("*.yaml")
 )
+SINGLE = [path for path in SCENARIOS if not load_scenario(path).firms]
+"""The single-company scenarios (the monopoly limit compares each with its one-firm market)."""
 
 
 @pytest.mark.parametrize("engine", ["agent", "array"])
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SINGLE, ids=lambda p: p.stem)
 def test_a_monopoly_reproduces_the_single_company_model(path, engine):
     """One firm and no rivals, run through the market machinery (products per user, per-firm
     interactions, choice), gives the single-company run bit for bit on every column they
