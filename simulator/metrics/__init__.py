@@ -9,10 +9,12 @@ from .health import (
     half_adoption_step,
     steps_per_year,
     takeoff_step,
+    word_of_mouth_step,
 )
 from .reporters import model_reporters
 
 __all__ = [
     "AUDIT", "add_health_columns", "audit_inputs", "defensibility", "flywheel_health",
     "half_adoption_step", "model_reporters", "steps_per_year", "takeoff_step",
+    "word_of_mouth_step",
 ]  # fmt: skip
