@@ -141,3 +141,12 @@ def test_a_population_the_machine_cannot_hold_is_refused_with_the_memory_needed(
     assert result.exit_code == 2, result.output
     assert "GiB" in result.output and "population.size" in result.output
     assert not out.exists()
+
+
+def test_a_scenario_highlighting_a_metric_its_runs_lack_is_refused(tmp_path):
+    out = tmp_path / "out"
+    result = flywheel("run", ROOT / "tests/data/bad/unknown_highlight.yaml", "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "unknown_highlight.yaml, line 10: report.highlight.1" in result.output
+    assert "share[minority]" in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -32,12 +32,13 @@ from .schema import (
     NetworkSpec,
     Population,
     Reinvestment,
+    Report,
     Scenario,
 )
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
-    "NetworkSpec", "Population", "Problem", "Reinvestment", "Scenario", "ScenarioError",
+    "NetworkSpec", "Population", "Problem", "Reinvestment", "Report", "Scenario", "ScenarioError",
     "did_you_mean", "key_annotation", "key_problem", "line_of", "load_scenario", "parse_value",
     "raise_issues", "read_yaml_file", "scenario_keys", "validate_file", "validation_problems",
 ]  # fmt: skip
