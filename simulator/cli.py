@@ -45,11 +45,29 @@ def parse_sets(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
+def default_results_dir(
+    name: str, sets: dict[str, object], seed: int | None = None, steps: int | None = None
+) -> Path:
+    """``results/<name>/``, or ``results/<name>--<overrides>/`` for a run with ``--set``,
+    ``--seed`` or ``--steps``, so a variation never overwrites the scenario's own folder
+    (``--engine`` does not change the results, so it does not change the folder)."""
+    from .reporting.names import overrides_slug
+
+    changed = dict(sets) | {
+        k: v for k, v in {"seed": seed, "steps": steps}.items() if v is not None
+    }
+    return Path("results") / (f"{name}--{overrides_slug(changed)}" if changed else name)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/<scenario name>/).")
+        Path | None,
+        typer.Option(
+            help="Results folder (default: results/<scenario name>/; with --set, --seed or "
+            "--steps: results/<scenario name>--<overrides>/)."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed (replaces the scenario's).")] = None,
     steps: Annotated[int | None, typer.Option(help="Number of steps.")] = None,
@@ -66,20 +84,25 @@ def run(
     from .simulation import run as run_scenario
 
     try:
-        overrides = parse_sets(set_ or [])
+        sets = parse_sets(set_ or [])
         top = {"seed": seed, "steps": steps, "engine": engine}
-        overrides.update({key: value for key, value in top.items() if value is not None})
+        overrides = sets | {key: value for key, value in top.items() if value is not None}
         resolved = load_scenario(scenario, overrides=overrides)
-        out_dir = out if out is not None else Path("results") / resolved.name
+        out_dir = out if out is not None else default_results_dir(resolved.name, sets, seed, steps)
         with progress_bar(resolved.steps, f"{resolved.name}") as advance:
             result = run_scenario(resolved, progress=advance)
+        # The --set keys label the run (figures, comparisons, reports); the seed and
+        # the steps have summary fields of their own.
+        result.summary["overrides"] = dict(sets)
+        result.write(out_dir, plots=plots)
     except InputError as exc:
         _fail(str(exc))
-    result.write(out_dir, plots=plots)
     final, summary = result.summary["final"], result.summary
+    takeoff = summary["takeoff_step"]
+    takeoff = "no takeoff" if takeoff is None else f"takeoff week {takeoff * resolved.dt:g}"
     typer.echo(
         f"{resolved.name}: {final['active_users']} active users, quality {final['quality']:.3f}, "
-        f"moat {final['moat']:+.3f}, takeoff step {summary['takeoff_step']}, "
+        f"moat {final['moat']:+.3f}, {takeoff}, "
         f"{summary['runtime_s']:.1f} s ({summary['agent_steps_per_s']:,.0f} agent-steps/s) "
         f"-> {out_dir}/"
     )
