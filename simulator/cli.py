@@ -142,6 +142,48 @@ def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flyw
 
 
 @app.command()
+def compare(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Scenario files (FILE.yaml, or FILE.yaml@KEY=VALUE,KEY=VALUE for overrides "
+            "of that run only) or results folders of `flywheel run`."
+        ),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key of every scenario: --set population.size=2000."),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Replicates per run (seeds s, s+1, ...).")] = 1,
+    engine: Annotated[str | None, typer.Option(help="agent | array | auto.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the figure and table (default: results/compare/<names>/)."),
+    ] = None,
+) -> None:
+    """Run several scenarios (or read results folders) and draw them on shared axes.
+
+    Writes comparison.png/.svg (users, quality vs the market with moats, the scenarios'
+    key metrics), table.csv and table.txt (final figures; 95 % intervals with --seeds > 1),
+    timeseries.parquet and comparison.json, and prints the table.
+    """
+    from .reporting.compare import compare_runs
+
+    try:
+        if engine is not None and engine not in ("agent", "array", "auto"):
+            raise InputError(f"--engine: must be one of agent, array, auto; got {engine!r}")
+        comparison = compare_runs(sources, overrides=parse_sets(set_ or []), seeds=seeds,
+                                  engine=engine)  # fmt: skip
+        names = "-vs-".join(dict.fromkeys(r.summaries[0]["scenario"] for r in comparison.runs))
+        out_dir = out if out is not None else Path("results") / "compare" / names
+        comparison.write(out_dir)
+    except InputError as exc:
+        _fail(str(exc))
+    typer.echo(comparison.text_table())
+    typer.echo(f"-> {out_dir}/comparison.png, table.csv")
+
+
+@app.command()
 def sweep(
     experiment: Annotated[
         Path, typer.Argument(help="Sweep file (or scenario with a sweep block).")

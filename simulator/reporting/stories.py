@@ -102,19 +102,26 @@ def _summary_value(summary: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-def format_number(name: str, value: Any) -> str:
-    """A key number as a handout shows it: weeks for steps, thousands separators."""
-    if value is None:
+def format_number(name: str, value: Any, dt: float = 1.0) -> str:
+    """A key number as a handout shows it: weeks for steps, thousands separators.
+
+    ``dt`` is the length of a step in weeks: a step number is shown as its week.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "never" if name.endswith("_step") else "not defined"
     if name.endswith("_step"):
-        return f"week {value:g}" if isinstance(value, int | float) else str(value)
+        if not isinstance(value, int | float):
+            return str(value)
+        return f"week {value * dt:g}" if dt == 1 else f"step {value:g} (week {value * dt:g})"
     if name == "defensibility.score":
-        return f"{value:g} / 10"
+        return f"{value:.3g} / 10"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if name.split(".")[-1] == "moat":
         return f"{value:+.3f}"
-    if isinstance(value, int) or abs(value) >= 100:
+    unit = describe(name)[1]
+    counts = any(word in unit for word in ("users", "examples", "points", "models"))
+    if isinstance(value, int) or abs(value) >= 100 or (counts and float(value).is_integer()):
         return f"{value:,.0f}"
     return f"{value:.3f}"
 
