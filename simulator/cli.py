@@ -1,4 +1,4 @@
-"""The ``flywheel`` command: run, validate and plot scenarios.
+"""The ``flywheel`` command: run, validate, plot, compare and report scenarios; sweeps.
 
 Exit codes (stable): 0 success; 2 invalid input (bad scenario, bad option,
 missing file), with a message and no traceback, and nothing written; 1 anything else.
@@ -181,6 +181,35 @@ def compare(
         _fail(str(exc))
     typer.echo(comparison.text_table())
     typer.echo(f"-> {out_dir}/comparison.png, table.csv")
+
+
+@app.command()
+def report(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Results folders of `flywheel run`, `flywheel compare` or a sweep."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The HTML file (default: DIR/report.html for one folder)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The handout's title.")] = None,
+) -> None:
+    """Write one self-contained HTML handout (figures embedded; opens offline).
+
+    For each folder: the scenario's question, key numbers, things to notice, every
+    figure, the defensibility audit and the scenario as run.
+    """
+    from .reporting.report import write_report
+
+    try:
+        if out is None and len(folders) > 1:
+            raise InputError("--out: required with several folders (e.g. --out handout.html)")
+        path = write_report(folders, out if out is not None else folders[0] / "report.html",
+                            title=title)  # fmt: skip
+    except InputError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -852,6 +852,7 @@ def analyze(
     *,
     confidence: float = 0.95,
     verbose: bool = True,
+    write: bool = True,
 ) -> dict[str, Any]:
     """Analyse a sweep's results folder (``flywheel analyze DIR [--outcome NAME]``).
 
@@ -885,12 +886,15 @@ def analyze(
         Level of the replicate and bootstrap confidence intervals.
     verbose : bool
         Print the report (the tables) to standard output.
+    write : bool
+        Write the files (``False``: only compute, e.g. for ``flywheel report``).
 
     Returns
     -------
     dict
-        ``summary`` (DataFrame), ``indices`` (DataFrame or None), ``plots`` (list of
-        Path), ``failed`` (number of failed runs excluded), ``outcome`` (str) and
+        ``figures`` (stem -> matplotlib Figure), ``summary`` (DataFrame), ``indices``
+        (DataFrame or None), ``plots`` (list of Path; empty with ``write=False``),
+        ``failed`` (number of failed runs excluded), ``outcome`` (str) and
         ``report`` (the printed text).
 
     Raises
@@ -944,13 +948,16 @@ def analyze(
     if verbose:
         print(report)
 
-    out = Path(out_dir) if out_dir is not None else folder / "analysis"
-    out.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(out / "summary.csv", index=False)
-    if indices is not None:
-        indices.to_csv(out / "indices.csv", index=False)
-    plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    plots = []
+    if write:
+        out = Path(out_dir) if out_dir is not None else folder / "analysis"
+        out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(out / "summary.csv", index=False)
+        if indices is not None:
+            indices.to_csv(out / "indices.csv", index=False)
+        plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
     return {
+        "figures": figures,
         "summary": summary,
         "indices": indices,
         "plots": plots,
