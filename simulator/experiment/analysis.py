@@ -73,8 +73,8 @@ PRINT_ROWS = 20
 _HALO = withStroke(linewidth=7.0, foreground="white")
 
 #: Units of the metrics and scenario keys, by the last part of the dotted name
-#: (``final.share[minority]`` -> ``share``); see docs/outputs.md and the scenario
-#: reference. Names not listed are shown without a unit.
+#: (``final.share[minority]`` -> ``share``); see docs/outputs.md and
+#: docs/scenarios.md. Names not listed are shown without a unit.
 UNITS = {
     "moat": "quality − baseline, −1 to 1",
     "quality": "quality, 0–1",
