@@ -624,8 +624,14 @@ def phase_diagram(
             contour.set(linewidth=4.0, path_effects=[_HALO])
             drawn = True
         elif finite.size:
-            side = "above" if finite.min() >= level else "below"
-            note = f"no line: every cell is {side} {text}"
+            above = finite.min() >= level
+            if text.startswith("takeoff"):
+                where = "every" if above else "no"
+                note = (
+                    f"no line: the flywheel took off in half the replicates or more in {where} cell"
+                )
+            else:
+                note = f"no line: every cell is {'above' if above else 'below'} {text}"
     ax.set_title(f"mean over replicates per cell\n{note}", fontsize=13, color="#444444")
     if drawn:
         handle = Line2D([], [], color=BLACK, linewidth=4.0, path_effects=[_HALO])
