@@ -626,9 +626,10 @@ def phase_diagram(
         elif finite.size:
             above = finite.min() >= level
             if text.startswith("takeoff"):
-                where = "every" if above else "no"
                 note = (
-                    f"no line: the flywheel took off in half the replicates or more in {where} cell"
+                    "no line: the flywheel took off in at least half the replicates of every cell"
+                    if above
+                    else "no line: in no cell did the flywheel take off in half the replicates"
                 )
             else:
                 note = f"no line: every cell is {'above' if above else 'below'} {text}"
