@@ -3,9 +3,10 @@ SHELL := /bin/sh
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NOTEBOOKS_STAMP := $(VENV)/.notebooks
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-slow validate bench bench-sweep lint clean venv golden
+.PHONY: run test test-slow validate bench bench-sweep lint clean venv golden notebooks lab notebooks-install
 
 venv: $(STAMP)
 
@@ -18,6 +19,18 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -qq --upgrade pip
 	@$(PY) -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
+
+## notebooks (or lab): install JupyterLab into the venv (extra `notebooks`) and open notebooks/
+notebooks: $(NOTEBOOKS_STAMP)
+	$(VENV)/bin/jupyter-lab notebooks
+
+lab: notebooks
+
+notebooks-install: $(NOTEBOOKS_STAMP)
+
+$(NOTEBOOKS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	@touch $(NOTEBOOKS_STAMP)
 
 ## run: create the venv, install, run the baseline scenario into results/baseline/
 run: $(STAMP)

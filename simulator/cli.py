@@ -1,4 +1,4 @@
-"""The ``flywheel`` command: run, validate and plot scenarios.
+"""The ``flywheel`` command: run, validate, plot, compare and report scenarios; sweeps.
 
 Exit codes (stable): 0 success; 2 invalid input (bad scenario, bad option,
 missing file), with a message and no traceback, and nothing written; 1 anything else.
@@ -45,11 +45,29 @@ def parse_sets(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
+def default_results_dir(
+    name: str, sets: dict[str, object], seed: int | None = None, steps: int | None = None
+) -> Path:
+    """``results/<name>/``, or ``results/<name>--<overrides>/`` for a run with ``--set``,
+    ``--seed`` or ``--steps``, so a variation never overwrites the scenario's own folder
+    (``--engine`` does not change the results, so it does not change the folder)."""
+    from .reporting.names import overrides_slug
+
+    changed = dict(sets) | {
+        k: v for k, v in {"seed": seed, "steps": steps}.items() if v is not None
+    }
+    return Path("results") / (f"{name}--{overrides_slug(changed)}" if changed else name)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/<scenario name>/).")
+        Path | None,
+        typer.Option(
+            help="Results folder (default: results/<scenario name>/; with --set, --seed or "
+            "--steps: results/<scenario name>--<overrides>/)."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed (replaces the scenario's).")] = None,
     steps: Annotated[int | None, typer.Option(help="Number of steps.")] = None,
@@ -66,20 +84,25 @@ def run(
     from .simulation import run as run_scenario
 
     try:
-        overrides = parse_sets(set_ or [])
+        sets = parse_sets(set_ or [])
         top = {"seed": seed, "steps": steps, "engine": engine}
-        overrides.update({key: value for key, value in top.items() if value is not None})
+        overrides = sets | {key: value for key, value in top.items() if value is not None}
         resolved = load_scenario(scenario, overrides=overrides)
-        out_dir = out if out is not None else Path("results") / resolved.name
+        out_dir = out if out is not None else default_results_dir(resolved.name, sets, seed, steps)
         with progress_bar(resolved.steps, f"{resolved.name}") as advance:
             result = run_scenario(resolved, progress=advance)
+        # The --set keys label the run (figures, comparisons, reports); the seed and
+        # the steps have summary fields of their own.
+        result.summary["overrides"] = dict(sets)
+        result.write(out_dir, plots=plots)
     except InputError as exc:
         _fail(str(exc))
-    result.write(out_dir, plots=plots)
     final, summary = result.summary["final"], result.summary
+    takeoff = summary["takeoff_step"]
+    takeoff = "no takeoff" if takeoff is None else f"takeoff week {takeoff * resolved.dt:g}"
     typer.echo(
         f"{resolved.name}: {final['active_users']} active users, quality {final['quality']:.3f}, "
-        f"moat {final['moat']:+.3f}, takeoff step {summary['takeoff_step']}, "
+        f"moat {final['moat']:+.3f}, {takeoff}, "
         f"{summary['runtime_s']:.1f} s ({summary['agent_steps_per_s']:,.0f} agent-steps/s) "
         f"-> {out_dir}/"
     )
@@ -138,6 +161,77 @@ def plot(results: Annotated[Path, typer.Argument(help="A results folder of `flyw
     except InputError as exc:
         _fail(str(exc))
     typer.echo(f"wrote {len(paths)} files to {results / 'plots'}/")
+
+
+@app.command()
+def compare(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Scenario files (FILE.yaml, or FILE.yaml@KEY=VALUE,KEY=VALUE for overrides "
+            "of that run only) or results folders of `flywheel run`."
+        ),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key of every scenario: --set population.size=2000."),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Replicates per run (seeds s, s+1, ...).")] = 1,
+    engine: Annotated[str | None, typer.Option(help="agent | array | auto.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the figure and table (default: results/compare/<names>/)."),
+    ] = None,
+) -> None:
+    """Run several scenarios (or read results folders) and draw them on shared axes.
+
+    Writes comparison.png/.svg (users, quality vs the market with moats, the scenarios'
+    key metrics), table.csv and table.txt (final figures; 95 % intervals with --seeds > 1),
+    timeseries.parquet and comparison.json, and prints the table.
+    """
+    from .reporting.compare import compare_runs
+
+    try:
+        if engine is not None and engine not in ("agent", "array", "auto"):
+            raise InputError(f"--engine: must be one of agent, array, auto; got {engine!r}")
+        comparison = compare_runs(sources, overrides=parse_sets(set_ or []), seeds=seeds,
+                                  engine=engine)  # fmt: skip
+        names = "-vs-".join(dict.fromkeys(r.summaries[0]["scenario"] for r in comparison.runs))
+        out_dir = out if out is not None else Path("results") / "compare" / names
+        comparison.write(out_dir)
+    except InputError as exc:
+        _fail(str(exc))
+    typer.echo(comparison.text_table())
+    typer.echo(f"-> {out_dir}/comparison.png, table.csv")
+
+
+@app.command()
+def report(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Results folders of `flywheel run`, `flywheel compare` or a sweep."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The HTML file (default: DIR/report.html for one folder)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The handout's title.")] = None,
+) -> None:
+    """Write one self-contained HTML handout (figures embedded; opens offline).
+
+    For each folder: the scenario's question, key numbers, things to notice, every
+    figure, the defensibility audit and the scenario as run.
+    """
+    from .reporting.report import write_report
+
+    try:
+        if out is None and len(folders) > 1:
+            raise InputError("--out: required with several folders (e.g. --out handout.html)")
+        path = write_report(folders, out if out is not None else folders[0] / "report.html",
+                            title=title)  # fmt: skip
+    except InputError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -175,34 +175,43 @@ class FlywheelModel(mesa.Model):
 
     def enter_firms(self, step: int) -> None:
         """Put on offer the products of the firms entering at ``step``, with their first users
-        (a launch: people who try the new product), chosen at random (market stream) or the
-        best-connected (``adoption.seeding: hubs``) among everyone not on it yet: potential
-        users, churned users and rivals' users alike."""
+        (a launch: people who try the new product). They are potential users first; if there
+        are too few (a saturated market), churned users, then rivals' users. Within each
+        pool they are chosen at random (market stream) or as the best-connected
+        (``adoption.seeding: hubs``)."""
         for j, firm in enumerate(self.params.firms):
             if self.entered[j] or firm.enters_at > step:
                 continue
             self.entered[j] = True
-            state = self.user_engine.state
-            product = self.user_engine.product
-            candidates = np.flatnonzero(
-                (state != UserState.ACTIVE) | (product != j)
+            state, product = self.user_engine.state, self.user_engine.product
+            rivals = (
+                (state == UserState.ACTIVE) & (product != j)
                 if product is not None
-                else state != UserState.ACTIVE
+                else (np.zeros(len(state), dtype=bool))
             )
-            count = min(self.params.firm_initial_adopters(j), len(candidates))
-            if count == 0:
+            wanted = self.params.firm_initial_adopters(j)
+            chosen = []
+            for pool in (state == UserState.POTENTIAL, state == UserState.CHURNED, rivals):
+                if wanted == 0:
+                    break
+                candidates = np.flatnonzero(pool)
+                take = min(wanted, len(candidates))
+                if take == 0:
+                    continue
+                if self.params.adoption.seeding == "hubs":
+                    degree = np.diff(self.adjacency.indptr)[candidates]
+                    chosen.append(candidates[np.lexsort((candidates, -degree))[:take]])
+                else:
+                    chosen.append(self.streams.market.choice(candidates, size=take, replace=False))
+                wanted -= take
+            if not chosen:
                 continue
-            if self.params.adoption.seeding == "hubs":
-                degree = np.diff(self.adjacency.indptr)[candidates]
-                chosen = candidates[np.lexsort((candidates, -degree))[:count]]
-            else:
-                chosen = self.streams.market.choice(candidates, size=count, replace=False)
-            chosen = np.sort(chosen)
+            chosen = np.sort(np.concatenate(chosen))
             groups = self.user_group[chosen]
             before = state[chosen].copy()
             if product is not None:
-                rivals = chosen[before == UserState.ACTIVE]
-                np.add.at(self._firm_counts, (product[rivals], self.user_group[rivals]), -1)
+                moving = chosen[before == UserState.ACTIVE]
+                np.add.at(self._firm_counts, (product[moving], self.user_group[moving]), -1)
             self.user_engine.seed(chosen, j, self.firms[j].quality)
             for previous in (UserState.POTENTIAL, UserState.CHURNED):
                 moved = np.bincount(groups[before == previous], minlength=self.n_groups)

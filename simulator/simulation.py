@@ -82,12 +82,22 @@ def run(
 
     raw = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     timeseries = metrics.add_health_columns(raw, scenario.dt)
-    summary = build_summary(model, timeseries, model.engine, runtime)
+    summary = build_summary(model, timeseries, model.engine, runtime, overrides)
     return Result(scenario=scenario, timeseries=timeseries, summary=summary, model=model)
 
 
-def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) -> dict[str, Any]:
-    """The ``summary.json`` fields of DESIGN.md (and a few more), as plain JSON types."""
+def build_summary(
+    model,
+    timeseries: pd.DataFrame,
+    engine: str,
+    runtime: float,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``summary.json`` fields (docs/outputs.md), as plain JSON types.
+
+    ``overrides`` are the dotted keys given to :func:`run` (``--set`` on the command
+    line); they label the run in figures, comparisons and reports.
+    """
     scenario = model.initial_params
     size = scenario.population.size
     final = {column: _plain(timeseries[column].iloc[-1]) for column in timeseries.columns}
@@ -98,10 +108,12 @@ def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) 
             "engine": engine,
             "steps": scenario.steps,
             "population": size,
+            "overrides": {str(key): _jsonable(value) for key, value in (overrides or {}).items()},
             "final": final,
             "flywheel_health": metrics.flywheel_health(timeseries),
             "defensibility": metrics.defensibility(model.record, model.user_arrays(), model.params),
-            "takeoff_step": metrics.takeoff_step(timeseries),
+            "takeoff_step": metrics.takeoff_step(timeseries, scenario.dt),
+            "word_of_mouth_step": metrics.word_of_mouth_step(timeseries),
             "half_adoption_step": metrics.half_adoption_step(timeseries, size),
             "peak_active_users": int(timeseries["active_users"].max()),
             **(
@@ -119,6 +131,16 @@ def build_summary(model, timeseries: pd.DataFrame, engine: str, runtime: float) 
 def _plain(value: Any) -> Any:
     """A NumPy scalar as a JSON-ready Python value."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _jsonable(value: Any) -> Any:
+    """An override value as plain JSON data (NumPy scalars unwrapped, tuples as lists)."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    value = _plain(value)
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
 def strict_json(value: Any) -> Any:

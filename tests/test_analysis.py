@@ -297,9 +297,13 @@ def test_analyze_a_grid_writes_titled_plots_and_counts_failures(tmp_path: Path, 
     pooled = analysis.marginal_summary(runs, [RETRAIN, FEEDBACK], MOAT)
     fig = analysis.phase_diagram(pooled, RETRAIN, FEEDBACK, MOAT)
     ax = fig.axes[0]
-    assert isinstance(fig, Figure) and fig.get_suptitle() == f"Phase diagram: {MOAT}"
-    assert ax.get_xlabel() == f"{RETRAIN} (steps)" and ax.get_ylabel() == f"{FEEDBACK} (share, 0–1)"
-    assert "quality − baseline" in fig.axes[1].get_ylabel()  # the colour bar, with its unit
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "Phase diagram: moat at the end"
+    assert ax.get_xlabel() == "steps between retrains (steps)"
+    assert ax.get_ylabel() == "feedback rate (share of interactions, 0–1)"
+    colorbar = fig.axes[1]
+    assert colorbar.get_ylabel() == "mean moat at the end (quality − market baseline)"
+    low, high = colorbar.get_ylim()  # a moat's scale is centred on 0, whatever the values
+    assert low == pytest.approx(-high)
     assert any(isinstance(c, ContourSet) for c in ax.collections)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["takeoff in 50% of replicates"]
 
@@ -309,9 +313,10 @@ def test_analyze_a_grid_writes_titled_plots_and_counts_failures(tmp_path: Path, 
 
     fig = analysis.outcome_lines(pooled, FEEDBACK, MOAT, by=RETRAIN)
     ax = fig.axes[0]
-    assert fig.get_suptitle() == f"{MOAT} vs {FEEDBACK}"
-    assert ax.get_legend().get_title().get_text() == f"{RETRAIN} (steps)"
-    assert ax.get_xlabel() == f"{FEEDBACK} (share, 0–1)" and MOAT in ax.get_ylabel()
+    assert fig.get_suptitle() == "moat at the end vs feedback rate"
+    assert ax.get_legend().get_title().get_text() == "steps between retrains (steps)"
+    assert ax.get_xlabel() == "feedback rate (share of interactions, 0–1)"
+    assert "moat at the end" in ax.get_ylabel()
     assert len(ax.lines) == 4 and len(ax.collections) == 4  # a line and a band per value
     assert "95% confidence interval" in ax.get_title()
 
@@ -364,10 +369,28 @@ def test_sensitivity_bars_show_s1_and_st_with_error_bars() -> None:
     )
     fig = analysis.sensitivity_bars(indices, MOAT)
     ax = fig.axes[0]
-    assert fig.get_suptitle() == f"Sensitivity of {MOAT}: Sobol indices"
+    assert fig.get_suptitle() == "Sensitivity of moat at the end: Sobol indices"
     assert "share of the variance" in ax.get_xlabel()
-    assert [t.get_text() for t in ax.get_yticklabels()] == [RETRAIN, FEEDBACK]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "steps between retrains",
+        "feedback rate",
+    ]
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert len(bars) == 2 and all(c.errorbar is not None for c in bars)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["S1: the parameter alone", "ST: with interactions"]
+
+
+def test_phase_diagram_colours_do_not_stretch_a_narrow_range():
+    """Moats of 0.114-0.136 are all "a moat of about +0.12", not darkest and brightest."""
+    cells = pd.DataFrame(
+        [(r, d, 0.114 + 0.002 * r + 0.001 * d) for r in (1, 2, 4) for d in (2, 6)],
+        columns=[RETRAIN, "network.mean_degree", "mean"],
+    )
+    fig = analysis.phase_diagram(cells, RETRAIN, "network.mean_degree", MOAT)
+    norm = fig.axes[0].collections[0].norm
+    assert norm(0.0) == pytest.approx(0.5) and norm(0.136) > 0.9 and norm(0.114) > 0.9
+    users = cells.assign(mean=cells["mean"] * 10_000)
+    fig = analysis.phase_diagram(users, RETRAIN, "network.mean_degree", "final.active_users")
+    norm = fig.axes[0].collections[0].norm
+    assert norm.vmin == 0 and fig.axes[1].get_ylabel() == "mean active users at the end (users)"

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from simulator import load_scenario
 from simulator.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,10 @@ def test_same_seed_gives_byte_identical_csv_and_seed_option_changes_it(tmp_path)
 
 @pytest.mark.parametrize("scenario", sorted((ROOT / "scenarios").glob("*.yaml")), ids=str)
 def test_every_scenario_runs_at_reduced_size(scenario, tmp_path):
-    result = flywheel("run", scenario, *SMALL, "--no-plots", "--out", tmp_path)
+    # A firm must enter before the last step: run such markets just past their last entry.
+    entries = [firm.enters_at for firm in load_scenario(scenario).firms]
+    steps = ["--set", f"steps={max([12, *(e + 12 for e in entries)])}"]
+    result = flywheel("run", scenario, *SMALL[:2], *steps, "--no-plots", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "summary.json").exists()
 
@@ -140,4 +144,13 @@ def test_a_population_the_machine_cannot_hold_is_refused_with_the_memory_needed(
                       "population.size=4000000000", "--engine", "array", "--out", out)  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "GiB" in result.output and "population.size" in result.output
+    assert not out.exists()
+
+
+def test_a_scenario_highlighting_a_metric_its_runs_lack_is_refused(tmp_path):
+    out = tmp_path / "out"
+    result = flywheel("run", ROOT / "tests/data/bad/unknown_highlight.yaml", "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "unknown_highlight.yaml, line 10: report.highlight.1" in result.output
+    assert "share[minority]" in result.output and "Traceback" not in result.output
     assert not out.exists()

@@ -28,7 +28,9 @@ def assert_engines_agree(scenario, seed=None):
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_gives_identical_timeseries_on_both_engines(path):
-    scenario = load_scenario(path, overrides={"population.size": 1500, "steps": 60})
+    entries = [firm.enters_at for firm in load_scenario(path).firms]  # must enter in the run
+    steps = max([60, *(entry + 30 for entry in entries)])
+    scenario = load_scenario(path, overrides={"population.size": 1500, "steps": steps})
     assert_engines_agree(scenario)
 
 

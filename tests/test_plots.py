@@ -89,7 +89,7 @@ def test_save_all_formats(run, tmp_path):
 
 
 def test_figures_are_titled_and_labelled_with_units(run):
-    units = {"weeks", "users", "training examples (stock)", "quality (0–1)"}
+    units = {"weeks", "users", "examples held (stock)", "quality (0–1)"}
     for fig in all_figures(*run):
         assert isinstance(fig, Figure)
         assert fig.get_suptitle()
@@ -106,9 +106,28 @@ def test_figures_are_titled_and_labelled_with_units(run):
 def test_health_panels_have_titles_and_units(run):
     fig = plots.health_figure(*run)
     titles = [ax.get_title() for ax in fig.axes]
-    assert len(fig.axes) == 6 and all(titles)
-    ylabels = [ax.get_ylabel() for ax in fig.axes[:5]]
+    assert len(fig.axes) == 4 and all(titles)
+    ylabels = [ax.get_ylabel() for ax in fig.axes]
     assert ylabels[0].startswith("%") and ylabels[2].startswith("×")
+    notes = " ".join(text.get_text() for text in fig.texts)
+    assert "52 weeks earlier" in notes and "Feedback rate over the run: 33.3%" in notes
+
+
+def test_health_reads_at_projector_size_and_explains_year_one():
+    """A year-on-year rate against a nearly empty start is left off the scale, not drawn
+    to 1,000,000 %; year one is shaded and says what it compares with."""
+    ts, summary = synthetic_run(steps=156)
+    step = ts["step"].to_numpy()
+    growth = np.where(step < 52, np.nan, np.where(step < 60, 1e4, 0.3 + 0.1 * np.cos(step)))
+    ts = ts.assign(data_growth_rate=growth)
+    fig = plots.health_figure(ts, summary)
+    data = fig.axes[0]
+    assert data.get_ylim()[1] < 200  # % : the settled values (about 30 %), not 1,000,000 %
+    texts = [t.get_text() for t in data.texts]
+    assert "off the scale until week 59" in texts
+    assert any(t.startswith("year one:") for t in texts)
+    assert data.get_title() == f"Data growth: {growth[-1] * 100:,.1f} %"
+    assert any(t.startswith("year one:") for t in (x.get_text() for x in fig.axes[2].texts))
 
 
 def test_takeoff_and_half_adoption_are_annotated_with_weeks():
@@ -128,8 +147,8 @@ def test_all_nan_health_columns_do_not_crash(run, tmp_path):
     ts, summary = run
     ts = ts.assign(**{column: np.nan for column in HEALTH})
     fig = plots.health_figure(ts, summary)
-    for ax in fig.axes[:5]:
-        assert [t.get_text() for t in ax.texts] == ["not defined yet"]
+    for ax in fig.axes:
+        assert "not defined yet" in [t.get_text() for t in ax.texts]
     assert len(plots.save_all(ts.drop(columns=HEALTH[:2]), summary, tmp_path, ("png",))) == 4
 
 

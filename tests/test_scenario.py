@@ -12,6 +12,7 @@ import yaml
 from simulator.errors import InputError
 from simulator.scenario import (
     Problem,
+    Report,
     Scenario,
     ScenarioError,
     load_scenario,
@@ -45,9 +46,11 @@ def test_reference_file_is_the_default_scenario():
 
 
 def test_baseline_file_is_the_default_scenario():
-    """scenarios/baseline.yaml documents every default: it must load to ``Scenario()``."""
-    baseline = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
-    assert load_scenario(baseline) == Scenario()
+    """scenarios/baseline.yaml documents every default: it must load to ``Scenario()``,
+    but for its ``report`` (its own key metrics and things to notice; none by default)."""
+    baseline = load_scenario(Path(__file__).parents[1] / "scenarios" / "baseline.yaml")
+    assert baseline.report.highlight and baseline.report.notice
+    assert baseline.model_copy(update={"report": Report()}) == Scenario()
 
 
 def test_every_reference_key_is_a_scenario_key():

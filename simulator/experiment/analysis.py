@@ -34,13 +34,14 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 from scipy import stats
 
 from ..errors import InputError
+from ..reporting.names import describe
 from ..reporting.plots import (
     BLACK,
     BLUE,
@@ -72,8 +73,8 @@ PRINT_ROWS = 20
 _HALO = withStroke(linewidth=7.0, foreground="white")
 
 #: Units of the metrics and scenario keys, by the last part of the dotted name
-#: (``final.share[minority]`` -> ``share``); see docs/outputs.md and the scenario
-#: reference. Names not listed are shown without a unit.
+#: (``final.share[minority]`` -> ``share``); see docs/outputs.md and
+#: docs/scenarios.md. Names not listed are shown without a unit.
 UNITS = {
     "moat": "quality − baseline, −1 to 1",
     "quality": "quality, 0–1",
@@ -129,7 +130,7 @@ UNITS = {
 
 
 def label(name: str) -> str:
-    """An axis label: the dotted name with its unit in brackets where known.
+    """An axis label: a readable name with its unit, e.g. "steps between retrains (steps)".
 
     Parameters
     ----------
@@ -139,11 +140,19 @@ def label(name: str) -> str:
     Returns
     -------
     str
-        E.g. ``"reinvestment.retrain_every (steps)"``; the bare name if the unit is unknown.
+        The readable name and unit of :func:`simulator.reporting.names.describe`
+        (``"moat at the end (quality − market baseline)"``); for a name it does not
+        know, the last part of the dotted name with its unit from :data:`UNITS`.
     """
-    base = re.sub(r"\[.*\]$", "", str(name).split(".")[-1])
-    unit = UNITS.get(base)
-    return f"{name} ({unit})" if unit else str(name)
+    title, unit = describe(str(name))
+    if not unit:
+        unit = UNITS.get(re.sub(r"\[.*\]$", "", str(name).split(".")[-1]), "")
+    return f"{title} ({unit})" if unit else title
+
+
+def name_of(name: str) -> str:
+    """The readable name alone (titles): ``final.moat`` -> ``"moat at the end"``."""
+    return describe(str(name))[0]
 
 
 # ---------------------------------------------------------------------------- tables
@@ -565,13 +574,17 @@ def phase_diagram(
     _one_row_per(summary, [x, y])
     grid = summary.pivot(index=y, columns=x, values="mean").sort_index().sort_index(axis=1)
     xs, ys, values = grid.columns.to_numpy(), grid.index.to_numpy(), grid.to_numpy(dtype=float)
-    fig, (ax,) = new_figure(_title(f"Phase diagram: {outcome}"), None, figsize=(10.0, 7.5))
+    fig, (ax,) = new_figure(_title(f"Phase diagram: {name_of(outcome)}"), None, figsize=(10.0, 7.5))
     finite = values[np.isfinite(values)]
     low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    if low < 0 < high:  # signed outcome (a moat): diverging colours, white at 0
-        cmap, norm = "PuOr_r", TwoSlopeNorm(0.0, low, high)
+    signed = low < 0 < high or re.sub(r"\[.*\]$", "", outcome.split(".")[-1]) == "moat"
+    if signed:  # a moat: diverging colours, white at 0, the same reach either side
+        reach = max(abs(low), abs(high), 1e-12)
+        cmap, norm = "PuOr_r", TwoSlopeNorm(0.0, -reach, reach)
+    elif low >= 0:  # a size (users, steps, shares): from 0, so small differences look small
+        cmap, norm = "cividis", Normalize(0.0, max(high, 1e-12))
     else:
-        cmap, norm = "cividis", None
+        cmap, norm = "cividis", Normalize(low, 0.0)
     edges_x, edges_y = np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5
     mesh = ax.pcolormesh(edges_x, edges_y, np.ma.masked_invalid(values), cmap=cmap, norm=norm)
     ax.figure.colorbar(mesh, ax=ax, label=f"mean {label(outcome)}", pad=0.02)
@@ -611,8 +624,15 @@ def phase_diagram(
             contour.set(linewidth=4.0, path_effects=[_HALO])
             drawn = True
         elif finite.size:
-            side = "above" if finite.min() >= level else "below"
-            note = f"no line: every cell is {side} {text}"
+            above = finite.min() >= level
+            if text.startswith("takeoff"):
+                note = (
+                    "no line: the flywheel took off in at least half the replicates of every cell"
+                    if above
+                    else "no line: in no cell did the flywheel take off in half the replicates"
+                )
+            else:
+                note = f"no line: every cell is {'above' if above else 'below'} {text}"
     ax.set_title(f"mean over replicates per cell\n{note}", fontsize=13, color="#444444")
     if drawn:
         handle = Line2D([], [], color=BLACK, linewidth=4.0, path_effects=[_HALO])
@@ -646,12 +666,12 @@ def outcome_lines(summary: pd.DataFrame, x: str, outcome: str, by: str | None = 
     keys = [x] if by is None else [x, by]
     _one_row_per(summary, keys)
     confidence = summary.attrs.get("confidence", 0.95)
-    fig, (ax,) = new_figure(_title(f"{outcome} vs {x}"), None)
+    fig, (ax,) = new_figure(_title(f"{name_of(outcome)} vs {name_of(x)}"), None)
     groups = [(None, summary)] if by is None else list(summary.groupby(by, sort=True))
     for i, (value, rows) in enumerate(groups):
         rows = rows.sort_values(x)
         color, style = PALETTE[i % len(PALETTE)], LINESTYLES[i % len(LINESTYLES)]
-        name = outcome if by is None else _tick(value)
+        name = name_of(outcome) if by is None else _tick(value)
         ax.fill_between(rows[x], rows["ci_low"], rows["ci_high"], color=color, alpha=0.2, lw=0)
         ax.plot(rows[x], rows["mean"], color=color, ls=style, marker="o", ms=7, label=name)
     ax.set(xlabel=label(x), ylabel=f"mean {label(outcome)}")
@@ -690,7 +710,7 @@ def outcome_scatter(summary: pd.DataFrame, parameters: list[str], outcome: str) 
     columns = min(len(parameters), 3)
     rows = math.ceil(len(parameters) / columns)
     size = (4.6 * columns + 1.0, 4.2 * rows + 1.4)
-    title = _title(f"{outcome} over the sampled parameters", 20 * columns + 12)
+    title = _title(f"{name_of(outcome)} over the sampled parameters", 20 * columns + 12)
     fig, axes = new_figure(title, None, (rows, columns), size)
     alpha = float(np.clip(30 / math.sqrt(max(len(summary), 1)), 0.1, 0.9))
     for i, (ax, parameter) in enumerate(zip(axes, parameters, strict=False)):
@@ -734,7 +754,7 @@ def sensitivity_bars(indices: pd.DataFrame, outcome: str) -> Figure:
     table = indices.sort_values(bars[-1][0] if sobol else "mu_star", ascending=True)
     confidence = indices.attrs.get("confidence", 0.95)
     height = max(4.5, 1.0 + 0.9 * len(table)) + 1.6
-    title = _title(f"Sensitivity of {outcome}: {method}")
+    title = _title(f"Sensitivity of {name_of(outcome)}: {method}")
     fig, (ax,) = new_figure(title, None, figsize=(10.0, height))
     rows = np.arange(len(table))
     for i, (column, error, name) in enumerate(bars):
@@ -750,7 +770,7 @@ def sensitivity_bars(indices: pd.DataFrame, outcome: str) -> Figure:
             error_kw={"ecolor": BLACK, "elinewidth": 2.0, "capsize": 5, "capthick": 2.0},
             label=name,
         )
-    ax.set_yticks(rows, table["parameter"].astype(str))
+    ax.set_yticks(rows, [name_of(p) for p in table["parameter"].astype(str)])
     ax.set(xlabel=xlabel)
     ax.axvline(0, color=BLACK, linewidth=1.2)
     ax.grid(axis="y", visible=False)
@@ -852,6 +872,7 @@ def analyze(
     *,
     confidence: float = 0.95,
     verbose: bool = True,
+    write: bool = True,
 ) -> dict[str, Any]:
     """Analyse a sweep's results folder (``flywheel analyze DIR [--outcome NAME]``).
 
@@ -885,12 +906,15 @@ def analyze(
         Level of the replicate and bootstrap confidence intervals.
     verbose : bool
         Print the report (the tables) to standard output.
+    write : bool
+        Write the files (``False``: only compute, e.g. for ``flywheel report``).
 
     Returns
     -------
     dict
-        ``summary`` (DataFrame), ``indices`` (DataFrame or None), ``plots`` (list of
-        Path), ``failed`` (number of failed runs excluded), ``outcome`` (str) and
+        ``figures`` (stem -> matplotlib Figure), ``summary`` (DataFrame), ``indices``
+        (DataFrame or None), ``plots`` (list of Path; empty with ``write=False``),
+        ``failed`` (number of failed runs excluded), ``outcome`` (str) and
         ``report`` (the printed text).
 
     Raises
@@ -944,13 +968,16 @@ def analyze(
     if verbose:
         print(report)
 
-    out = Path(out_dir) if out_dir is not None else folder / "analysis"
-    out.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(out / "summary.csv", index=False)
-    if indices is not None:
-        indices.to_csv(out / "indices.csv", index=False)
-    plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    plots = []
+    if write:
+        out = Path(out_dir) if out_dir is not None else folder / "analysis"
+        out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(out / "summary.csv", index=False)
+        if indices is not None:
+            indices.to_csv(out / "indices.csv", index=False)
+        plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
     return {
+        "figures": figures,
         "summary": summary,
         "indices": indices,
         "plots": plots,

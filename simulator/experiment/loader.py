@@ -322,11 +322,12 @@ def summary_value(summary: Mapping[str, Any], path: str) -> Any:
 
 
 def _check_outcomes(scenario: Scenario, spec: SweepSpec, where: _Where) -> None:
-    """Outcome names must be scalar summary values and timeseries columns: a one-step dry
-    run of the base scenario shows which exist."""
+    """Outcome names must be scalar summary values and timeseries columns: a short dry run
+    of the base scenario shows which exist (one step, or until the last firm has entered:
+    a firm must enter before the last step)."""
     from simulator.simulation import run
 
-    probe = run(scenario, steps=1)
+    probe = run(scenario, steps=1 + max([0, *(firm.enters_at for firm in scenario.firms)]))
     leaves = _flatten(probe.summary)
     problems = []
     for index, name in enumerate(spec.outcomes.summary):

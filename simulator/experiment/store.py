@@ -280,8 +280,11 @@ class ResultsFolder:
         for name in experiment.design.names:
             columns[name] = _column([run.values[name] for run in runs])
         for name in experiment.outcomes:
+            # a step that never came in any run (no takeoff anywhere) is still an integer
+            # column with gaps, not a column of nulls of no type
             columns[name] = _column(
-                [r.get(name) if good else None for r, good in zip(records, ok, strict=True)]
+                [r.get(name) if good else None for r, good in zip(records, ok, strict=True)],
+                pa.int64() if name.endswith("_step") else None,
             )
         return pa.table(columns)
 

@@ -3,7 +3,7 @@
 Today's sources:
 
 - ``curated``: the clean cold-start set a firm starts with (``learning.initial_examples``
-  per group: the brief's "hand-curate" tactic);
+  per group: the "hand-curate" cold-start tactic);
 - ``users``: the flywheel, the feedback the firm's own users give;
 - ``synthetic``: points sampled from the firm's deployed model (estimator learners).
 

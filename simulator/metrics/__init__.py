@@ -9,6 +9,7 @@ from .health import (
     half_adoption_step,
     steps_per_year,
     takeoff_step,
+    word_of_mouth_step,
 )
 from .market import market_summary
 from .reporters import model_reporters
@@ -16,4 +17,5 @@ from .reporters import model_reporters
 __all__ = [
     "AUDIT", "add_health_columns", "audit_inputs", "defensibility", "flywheel_health",
     "half_adoption_step", "market_summary", "model_reporters", "steps_per_year", "takeoff_step",
+    "word_of_mouth_step",
 ]  # fmt: skip

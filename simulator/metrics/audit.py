@@ -9,7 +9,7 @@ from ..mechanisms.states import ACTIVE
 from ..numerics import sum_in_order
 from .reporters import noise_share
 
-# The brief's defensibility audit: (points, threshold) per item.
+# The defensibility audit, a score out of 10: (points, threshold) per item.
 AUDIT = {
     "data_exclusivity": (3, 0.5),
     "user_lock_in": (2, 0.5),
@@ -48,7 +48,7 @@ def audit_inputs(record, users: dict, scenario) -> dict[str, float]:
 
 
 def defensibility(record, users: dict, scenario) -> dict[str, Any]:
-    """Score the brief's audit out of 10 from :func:`audit_inputs`.
+    """Score the defensibility audit out of 10 from :func:`audit_inputs`.
 
     ``record`` is the last step's record, ``users`` the per-user arrays at the end
     (``FlywheelModel.user_arrays()``), ``scenario`` the scenario in force at the end.

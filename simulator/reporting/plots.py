@@ -10,8 +10,8 @@ colour-blind-safe palette, and a distinct line style per line so greyscale print
 
 from __future__ import annotations
 
-import json
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from pathlib import Path
@@ -23,9 +23,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..errors import InputError
+from .names import overrides_text
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, YELLOW, BLACK = "#CC79A7", "#56B4E9", "#F0E442", "#000000"
@@ -79,12 +80,17 @@ def new_figure(
 
 
 def _subtitle(summary: Mapping[str, Any]) -> str:
+    """Scenario, seed, engine and population; a second line with the run's overrides."""
     parts = [f"scenario: {summary.get('scenario', 'unnamed')}", f"seed {summary.get('seed', '?')}"]
     if summary.get("engine"):
         parts.append(f"{summary['engine']} engine")
     if isinstance(summary.get("population"), int | float):
         parts.append(f"population {summary['population']:,.0f}")
-    return "  ·  ".join(parts)
+    text = "  ·  ".join(parts)
+    overrides = overrides_text(summary.get("overrides"))
+    if overrides:
+        text += "\n" + textwrap.fill(f"with {overrides}", 95, break_long_words=False)
+    return text
 
 
 def _weeks(ts: pd.DataFrame) -> pd.Series:
@@ -226,105 +232,228 @@ def quality_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
 
 @styled
 def data_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
-    """The training-data stock (stacked by group) and the new examples added per step.
+    """The data the model learns from, against the data the company collects.
 
-    The stock is on the left axis, new examples per step on the right one; the noise
-    share (wrong labels in the training data) at the last step is written in a box.
-    Arguments as in :func:`users_figure`.
+    Curve learner: the stock of training examples used (stacked by group), the stock of
+    filtered feedback collected (used or not: a hoarder collects and never uses it) and,
+    on the right axis, new examples per step; the last values and the noise share of the
+    training data in a box. Estimator learners train on a set of points, so their figure
+    shows that set, split into the users' points and synthetic points sampled from the
+    company's own earlier models (:func:`training_set_figure`). Arguments as in
+    :func:`users_figure`.
     """
-    fig, (ax,) = new_figure("Training data: the flywheel's fuel", summary)
+    if "training_set" in ts and "synthetic_examples" in ts:
+        return training_set_figure(ts, summary)
+    fig, (ax,) = new_figure("Training data: collected and used", summary)
     weeks = _weeks(ts)
+    used = ts["training_examples"].to_numpy(dtype=float)
+    collected = (
+        ts["collected_examples"].to_numpy(dtype=float) if "collected_examples" in ts else used
+    )
     groups = _groups(ts, "training_examples")
-    if len(groups) > 1:
+    if len(groups) > 1 and np.nanmax(used) > 0:
         stacks = [ts[f"training_examples[{g}]"].to_numpy(dtype=float) for g in groups]
         colors = [(SKY, ORANGE, GREEN, PURPLE, BLUE)[i % 5] for i in range(len(groups))]
         layers = ax.stackplot(
-            weeks, stacks, colors=colors, alpha=0.6, labels=[f"group: {g}" for g in groups]
+            weeks, stacks, colors=colors, alpha=0.6, labels=[f"used, from {g}" for g in groups]
         )
         for i, layer in enumerate(layers):
             layer.set_hatch((None, "..", "//", "xx", "\\\\")[i % 5])
-    total = ts["training_examples"].to_numpy(dtype=float)
-    ax.plot(weeks, total, color=BLACK, label="training examples (total)")
-    ax.set(xlabel="weeks", ylabel="training examples (stock)", xlim=(weeks.min(), weeks.max()))
-    ax.set_ylim(0, max(np.nanmax(total), 1.0) * 1.15)
+    if not np.allclose(collected, used):
+        ax.plot(weeks, collected, color=VERMILLION, ls="--", label="collected (filtered feedback)")
+    ax.plot(weeks, used, color=BLACK, label="used for training")
+    ax.set(xlabel="weeks", ylabel="examples held (stock)", xlim=(weeks.min(), weeks.max()))
+    ax.set_ylim(0, max(float(np.nanmax(collected)), float(np.nanmax(used)), 1.0) * 1.25)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.yaxis.set_major_formatter(_THOUSANDS)
     handles = list(zip(*ax.get_legend_handles_labels(), strict=True))
-    if "new_examples" in ts:
+    if "new_examples" in ts and float(np.nanmax(ts["new_examples"])) > 0:
         right = ax.twinx()
         right.tick_params(labelsize=14, length=5, width=1.2)
         right.grid(False)
         right.spines["right"].set_visible(True)
         unit = _step_unit(weeks)
-        right.plot(weeks, ts["new_examples"], color=VERMILLION, ls=":", lw=2.5)
+        right.plot(weeks, ts["new_examples"], color=BLUE, ls=":", lw=2.5)
         handles.append((right.lines[0], f"new examples per {unit} (right axis)"))
-        right.set_ylabel(f"new examples per {unit.split()[0]}", color=VERMILLION)
-        right.set_ylim(0, max(float(np.nanmax(ts["new_examples"])), 1.0) * 1.15)
+        right.set_ylabel(f"new examples per {unit.split()[0]}", color=BLUE)
+        right.set_ylim(0, float(np.nanmax(ts["new_examples"])) * 1.25)
+        right.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         right.yaxis.set_major_formatter(_THOUSANDS)
-        ax.set_zorder(right.get_zorder() + 1)  # the stock drawn over the thin line ...
+        ax.set_zorder(right.get_zorder() + 1)  # the stocks drawn over the thin line ...
         ax.patch.set_visible(False)  # ... with a see-through background
-    if "noise_share" in ts and np.isfinite(ts["noise_share"].iloc[-1]):
-        noise = f"noise share at week {weeks.iloc[-1]:g}: {ts['noise_share'].iloc[-1]:.1%}"
-        ax.text(0.02, 0.97, noise, transform=ax.transAxes, va="top", fontsize=15, bbox=_BOX)
+    lines = [f"at week {weeks.iloc[-1]:g}:", f"collected {collected[-1]:,.0f} examples"]
+    share = used[-1] / collected[-1] if collected[-1] > 0 else 0.0
+    lines.append(f"used for training {used[-1]:,.0f} ({share:.0%})")
+    if "noise_share" in ts and used[-1] > 0 and np.isfinite(ts["noise_share"].iloc[-1]):
+        lines.append(f"wrong labels in it: {ts['noise_share'].iloc[-1]:.1%}")
+    ax.text(0.02, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=15, bbox=_BOX)
     legend_below(ax, handles, ncol=2)
+    return fig
+
+
+@styled
+def training_set_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
+    """An estimator learner's training set: the users' points and the synthetic points.
+
+    The set is the one the latest retrain was fitted on (``training_set``), stacked as
+    users' points (``training_set - synthetic_examples``) and synthetic points sampled
+    from the company's own earlier models. The feedback the pipeline collected from
+    users (``training_examples``) is written in a box: with ``data.synthetic_share: 1``
+    none of it reaches the model. Arguments as in :func:`users_figure`.
+    """
+    fig, (ax,) = new_figure("Training data: what the model learns from", summary)
+    weeks = _weeks(ts)
+    synthetic = ts["synthetic_examples"].to_numpy(dtype=float)
+    real = ts["training_set"].to_numpy(dtype=float) - synthetic
+    layers = ax.stackplot(
+        weeks,
+        [real, synthetic],
+        colors=[BLUE, ORANGE],
+        alpha=0.6,
+        labels=["users' data points", "synthetic points (sampled from its own model)"],
+    )
+    layers[1].set_hatch("//")
+    ax.set(xlabel="weeks", ylabel="points in the training set", xlim=(weeks.min(), weeks.max()))
+    ax.set_ylim(0, max(float(np.nanmax(real + synthetic)), 1.0) * 1.3)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    collected = float(ts["training_examples"].iloc[-1])
+    lines = [
+        f"at week {weeks.iloc[-1]:g}, the model was trained on:",
+        f"{real[-1]:,.0f} users' points and {synthetic[-1]:,.0f} synthetic ones",
+        f"feedback collected from users: {collected:,.0f} examples",
+    ]
+    ax.text(0.02, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=15, bbox=_BOX)
+    legend_below(ax, ncol=1)
     return fig
 
 
 #: (column, panel title, factor to display units, y label, unit of the value, reference)
 HEALTH_PANELS = (
-    ("data_growth_rate", "Data growth (year on year)", 100.0, "% vs a year earlier", " %", 0.0),
+    ("data_growth_rate", "Data growth", 100.0, "% vs a year earlier", " %", 0.0),
     ("model_improvement_rate", "Model improvement", 100.0, "% vs a year earlier", " %", 0.0),
     ("user_growth_rate", "User growth", 1.0, "× users a year earlier", "×", 1.0),
-    ("data_per_user", "Data per user", 1.0, "examples per user", " examples", None),
+    ("data_per_user", "Data per user", 1.0, "examples per active user", " examples", None),
     ("feedback_rate", "Feedback rate", 100.0, "% of interactions", " %", None),
 )
 
-#: Growth that can span orders of magnitude (early on, against a tiny start): log scale.
-_LOG_OK = {"data_growth_rate", "user_growth_rate"}
+_YEAR = {"color": "#eeeeee", "zorder": 0, "linewidth": 0}
 
 
-def _health_panel(ax: Axes, weeks: pd.Series, values: pd.Series, i: int) -> str:
-    """Draw health metric ``i`` of :data:`HEALTH_PANELS`; return its last value as text."""
-    column, title, _, ylabel, unit, reference = HEALTH_PANELS[i]
-    ax.set(title=title, xlabel="weeks", ylabel=ylabel, xlim=(weeks.min(), weeks.max()))
-    finite = values[np.isfinite(values)]
-    if finite.empty:
-        muted = {"fontsize": 15, "color": "#555555", "style": "italic", "va": "center"}
+def _scale(values: np.ndarray, comparable: np.ndarray, reference: float | None) -> tuple:
+    """Y limits for a health panel: every value, unless some are extreme.
+
+    The values once the rate compares with a real year-earlier level (after the first
+    quarter of that part) set the usual range; a value more than ten such ranges beyond
+    it (the first weeks after year one, against a nearly empty start) is left off the
+    scale rather than squashing everything else flat.
+    """
+    shown = values[np.isfinite(values)]
+    settled = values[comparable & np.isfinite(values)]
+    if settled.size > 8:
+        settled = settled[settled.size // 4 :]
+    if settled.size == 0:
+        settled = shown
+    extra = [reference] if reference is not None else []
+    low, high = float(np.min([*settled, *extra])), float(np.max([*settled, *extra]))
+    span = max(high - low, abs(high) * 0.1, 1e-9)
+    top, bottom = float(np.max([*shown, *extra])), float(np.min([*shown, *extra]))
+    high = top if top <= high + 10 * span else high
+    low = bottom if bottom >= low - 10 * span else low
+    pad = max(high - low, 1e-9) * 0.12
+    return low - pad, high + pad
+
+
+def _health_panel(ax: Axes, ts: pd.DataFrame, i: int, year_steps: int) -> str:
+    """Draw health metric ``i`` of :data:`HEALTH_PANELS`; return its last value as text.
+
+    Year one (no value a year earlier) is shaded; where a rate compares with the start
+    there it is drawn dotted. The scale fits the comparable values: a value off the
+    scale (the first weeks after year one, against a nearly empty start) is clipped at
+    the top and the panel says until which week.
+    """
+    column, title, factor, ylabel, unit, reference = HEALTH_PANELS[i]
+    weeks = _weeks(ts).to_numpy()
+    values = ts[column].to_numpy(dtype=float) * factor if column in ts else np.full(len(ts), np.nan)
+    ax.set(xlabel="weeks", ylabel=ylabel, xlim=(weeks.min(), weeks.max()))
+    muted = {"fontsize": 14, "color": "#555555", "style": "italic", "va": "center"}
+    finite = np.isfinite(values)
+    if not finite.any():
+        ax.set_title(title)
         ax.text(0.5, 0.5, "not defined yet", transform=ax.transAxes, ha="center", **muted)
         ax.set_yticks([])  # a 0-1 scale would suggest values
         return "not defined"
-    few = len(finite) <= 20  # e.g. only defined after a year: show the points
-    ax.plot(weeks, values, color=PALETTE[i], ls=LINESTYLES[i], marker="o" if few else None)
-    if column in _LOG_OK and finite.min() > 0 and finite.max() / finite.min() > 20:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    elif reference is not None:
+    steps = ts["step"].to_numpy() if "step" in ts else np.arange(len(ts))
+    yearly = column != "data_per_user"
+    comparable = steps >= year_steps if yearly else np.ones(len(ts), bool)
+    early = np.where(~comparable, values, np.nan)
+    later = np.where(comparable, values, np.nan)
+    if yearly:
+        ax.axvspan(weeks.min(), weeks[min(year_steps, len(weeks) - 1)], **_YEAR)
+        note = (
+            "year one:\nvs the start"
+            if np.isfinite(early).any()
+            else "year one:\nno data\na year earlier"
+        )
+        ax.text(0.02, 0.95, note, transform=ax.transAxes, va="top", fontsize=12, color="#555555")
+    color, style = PALETTE[i], ("-", "--", "-.", "-")[i % 4]
+    if np.isfinite(early).any():
+        ax.plot(weeks, early, color=color, ls=":", lw=2.5)
+    ax.plot(weeks, later, color=color, ls=style, marker="o" if finite.sum() <= 20 else None)
+    if reference is not None:
         ax.axhline(reference, color=BLACK, linewidth=1.2, zorder=1)
-    ax.yaxis.set_major_formatter(_SHORT)
-    return f"{finite.iloc[-1]:,.1f}{unit}"
+    positive = values[finite].min() > 0
+    if (
+        column == "user_growth_rate"
+        and positive
+        and values[finite].max() / values[finite].min() > 20
+    ):
+        ax.set_yscale("log")  # a factor from x0.5 to x400: equal steps for equal ratios
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    else:
+        low, high = _scale(values, comparable, reference)
+        ax.set_ylim(max(low, 0.0) if column == "data_per_user" else low, high)
+        above = np.flatnonzero(finite & (values > high))
+        if above.size:
+            last = weeks[above[-1]]
+            ax.annotate(f"off the scale until week {last:g}", (last, 1.0), (4, -4), color=color,
+                        fontsize=12, **_AT_TOP)  # fmt: skip
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.yaxis.set_major_formatter(_SHORT)
+    text = f"{values[finite][-1]:,.1f}{unit}" if unit != "×" else f"{values[finite][-1]:,.2f}×"
+    ax.set_title(f"{title}: {text}")
+    return text
 
 
 @styled
 def health_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
-    """The brief's flywheel-health metrics over time, one panel each, in a 2 x 3 grid.
+    """Flywheel health over time: data growth, model improvement, user growth, data per user.
 
-    Data growth and model improvement are changes against a year earlier in %, user
-    growth is active users over active users a year earlier (×), data per user is
-    training examples per active user, and feedback rate is signals per interaction in
-    %. In the first year "a year earlier" is the start. A metric that is never defined
-    (e.g. no data yet) reads "not defined yet". The sixth panel lists the last values.
-    Arguments as in :func:`users_figure`; columns missing from ``ts`` count as undefined.
+    Data growth and model improvement are changes against a year (52 weeks) earlier in
+    %, user growth is active users over active users a year earlier (×), data per user
+    is training examples per active user. Each panel's title gives the last value. Year
+    one has no value a year earlier: it is shaded, and a rate that compares with the
+    start there is dotted (the company starts with no data, so data growth has none).
+    The scale fits the values from year one on; the first weeks after it, which compare
+    with a nearly empty start, may lie above it (the panel says until when). The
+    feedback rate (signals per interaction) is nearly constant, so it is written under
+    the panels, with the whole run's value. A metric that is never defined reads "not
+    defined yet". Arguments as in :func:`users_figure`.
     """
-    fig, axes = new_figure("Flywheel health", summary, (2, 3), figsize=(13.0, 7.5))
+    fig, axes = new_figure("Flywheel health", summary, (2, 2), figsize=(13.0, 9.0))
     weeks = _weeks(ts)
-    lines = []
-    for i, (column, title, factor, *_) in enumerate(HEALTH_PANELS):
-        values = ts[column].astype(float) * factor if column in ts else pd.Series(np.nan, ts.index)
-        lines.append(f"{title.split(' (')[0]}: {_health_panel(axes[i], weeks, values, i)}")
-    axes[-1].set_title(f"At week {weeks.iloc[-1]:g}")
-    axes[-1].axis("off")
-    lines += ["", "Rates compare with 52 weeks", "earlier (the start, in year one)."]
-    axes[-1].text(0, 1, "\n".join(lines), transform=axes[-1].transAxes, va="top", linespacing=1.5)
+    dt = float(np.median(np.diff(weeks))) if len(weeks) > 1 else 1.0
+    year_steps = max(1, round(52 / dt))
+    for i in range(4):
+        _health_panel(axes[i], ts, i, year_steps)
+    notes = ["Each rate compares a week with 52 weeks earlier (year one: with week 0)."]
+    if "signals" in ts and "interactions" in ts and ts["interactions"].sum() > 0:
+        rate = ts["signals"].sum() / ts["interactions"].sum()
+        notes.append(f"Feedback rate over the run: {rate:.1%} of interactions.")
+    fig.text(0.5, 0.005, "  ".join(notes), ha="center", va="bottom", fontsize=14, color="#444444")
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
     return fig
 
 
@@ -373,69 +502,110 @@ FIGURES: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], Figure]] = {
 }
 
 
+def run_figures(
+    ts: pd.DataFrame, summary: Mapping[str, Any], scenario: Any = None
+) -> dict[str, Figure]:
+    """Every default figure of one run, by file stem, in the order a handout shows them.
+
+    ``key_metrics`` (the scenario's ``report.highlight``, when it names any), then the
+    four of :data:`FIGURES` (``users``, ``quality``, ``training_data``,
+    ``flywheel_health``), then ``audit`` (when the summary has the defensibility audit).
+
+    Parameters
+    ----------
+    ts, summary
+        The run's timeseries and summary.
+    scenario : Scenario or mapping, optional
+        The scenario as run (``result.scenario``, or a results folder's
+        ``scenario.yaml``): its key metrics and its groups' population shares.
+
+    Raises
+    ------
+    InputError
+        If the scenario highlights a metric the run does not have.
+    """
+    from .stories import audit_figure, has_field, highlights, key_metrics_figure
+
+    for i, name in enumerate(highlights(scenario)):
+        if name not in ts.columns and not has_field(summary, name):
+            raise InputError(
+                f"report.highlight.{i}: the run has no metric {name!r}; a highlight names "
+                f"one of its timeseries columns ({', '.join(map(str, ts.columns[2:7]))}, …) "
+                "or a summary field such as half_adoption_step or defensibility.score"
+            )
+    figures: dict[str, Figure] = {}
+    key_metrics = key_metrics_figure(ts, summary, scenario)
+    if key_metrics is not None:
+        figures["key_metrics"] = key_metrics
+    figures |= {stem: build(ts, summary) for stem, build in FIGURES.items()}
+    if (summary.get("defensibility") or {}).get("items"):
+        figures["audit"] = audit_figure(ts, summary)
+    return figures
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save ``fig`` at slide resolution (:data:`DPI`) in the house style; return the path."""
+    with mpl.rc_context(STYLE):
+        fig.savefig(path, dpi=DPI)
+    return Path(path)
+
+
 def save_all(
     ts: pd.DataFrame,
     summary: Mapping[str, Any],
     out_dir: str | Path,
     formats: Iterable[str] = ("png", "svg"),
+    scenario: Any = None,
 ) -> list[Path]:
-    """Write the users, quality, training-data and flywheel-health figures of one run.
+    """Write the default figures of one run (:func:`run_figures`), one file per format.
 
     Parameters
     ----------
     ts, summary
         The run's timeseries and summary.
     out_dir : str or Path
-        Folder for the files (created if needed): ``users``, ``quality``,
-        ``training_data`` and ``flywheel_health``, one file per format.
+        Folder for the files (created if needed): ``key_metrics`` (if the scenario
+        highlights any metric), ``users``, ``quality``, ``training_data``,
+        ``flywheel_health`` and ``audit``.
     formats : iterable of str
         File extensions to write, e.g. ``("png", "svg")``.
+    scenario : Scenario or mapping, optional
+        The scenario as run, for its key metrics (:func:`run_figures`).
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    InputError
+        If the scenario highlights a metric the run does not have (nothing is written).
     """
+    figures = run_figures(ts, summary, scenario)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    formats = tuple(formats)
-    written = []
-    for stem, build in FIGURES.items():
-        fig = build(ts, summary)
-        for fmt in formats:
-            written.append(out / f"{stem}.{fmt}")
-            with mpl.rc_context(STYLE):
-                fig.savefig(written[-1], dpi=DPI)
-    return written
+    return [
+        save_figure(fig, out / f"{stem}.{fmt}") for stem, fig in figures.items() for fmt in formats
+    ]
 
 
 def plot_results_dir(results_dir: str | Path) -> list[Path]:
     """Redraw the plots of a results folder into ``results_dir/plots/`` (``flywheel plot``).
 
-    Reads ``timeseries.parquet`` (or else ``timeseries.csv``) and ``summary.json``.
+    Reads ``timeseries.parquet`` (or else ``timeseries.csv``), ``summary.json`` and,
+    when present, ``scenario.yaml`` (its key metrics and groups).
 
     Raises
     ------
     InputError
-        If the folder or one of its files is missing or unreadable; the message names it.
+        If the folder or one of its files is missing or unreadable, or the scenario
+        highlights a metric the results lack; the message names the file.
     """
-    folder = Path(results_dir)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: results folder not found (make one with `flywheel run`).")
-    parquet, csv = folder / "timeseries.parquet", folder / "timeseries.csv"
-    summary_path = folder / "summary.json"
-    source = parquet if parquet.is_file() else csv
-    if not source.is_file():
-        raise InputError(f"{parquet}: file not found (nor {csv.name}); cannot redraw the plots.")
-    if not summary_path.is_file():
-        raise InputError(f"{summary_path}: file not found; cannot redraw the plots.")
+    from .folder import read_results
+
+    run = read_results(results_dir)
     try:
-        ts = pd.read_parquet(source) if source == parquet else pd.read_csv(source)
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # unreadable Parquet or CSV, malformed JSON
-        raise InputError(f"{folder}: cannot read the results: {exc}") from exc
-    missing = sorted({"quality", "baseline_quality", "training_examples"} - set(ts.columns))
-    if missing or ts.empty or not isinstance(summary, dict):
-        problem = f"columns {', '.join(missing)} missing" if missing else "no rows or bad summary"
-        raise InputError(f"{source}: not a complete results file ({problem}).")
-    return save_all(ts, summary, folder / "plots")
+        return save_all(run.timeseries, run.summary, run.path / "plots", scenario=run.scenario)
+    except InputError as exc:
+        raise InputError(f"{run.path / 'scenario.yaml'}: {exc}") from None

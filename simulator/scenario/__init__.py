@@ -32,13 +32,14 @@ from .schema import (
     NetworkSpec,
     Population,
     Reinvestment,
+    Report,
     Scenario,
     scenario_json_schema,
 )
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
-    "NetworkSpec", "Population", "Problem", "Reinvestment", "Scenario", "ScenarioError",
+    "NetworkSpec", "Population", "Problem", "Reinvestment", "Report", "Scenario", "ScenarioError",
     "did_you_mean", "key_annotation", "key_problem", "line_of", "load_scenario", "parse_value",
     "raise_issues", "read_yaml_file", "scenario_json_schema", "scenario_keys", "validate_file",
     "validation_problems",

@@ -233,6 +233,11 @@ def collect(
             line = found[0] if found else None
             problems.append(Problem(file, line, _dotted(loc), message, value))
         return None, problems
+    if scenario.report.highlight:  # names a run will have: known once the scenario is
+        from simulator.metrics.columns import highlight_problems
+
+        for loc, message, value in highlight_problems(scenario):
+            problems.append(Problem(file, line_of(loc, lines), _dotted(loc), message, value))
     return (None, problems) if problems else (scenario, [])
 
 

@@ -28,8 +28,8 @@ from simulator.errors import InputError
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
-    "NetworkSpec", "Population", "Reinvestment", "Scenario", "Section", "scenario_json_schema",
-    "structural",
+    "NetworkSpec", "Population", "Reinvestment", "Report", "Scenario", "Section",
+    "scenario_json_schema", "structural",
 ]  # fmt: skip
 
 Issue = tuple[tuple, str, "str | None"]
@@ -468,6 +468,30 @@ class Intervention(Section):
     ]
 
 
+class Report(Section):
+    """What a run's plots, comparisons and handout put first (no effect on the dynamics)."""
+
+    highlight: Annotated[
+        list[Annotated[str, Field(min_length=1)]],
+        about("The scenario's key metrics: timeseries columns (share[minority], model_spread) "
+              "or summary fields (half_adoption_step, defensibility.score)."),
+    ] = []  # fmt: skip
+    notice: Annotated[
+        list[Annotated[str, Field(min_length=1)]],
+        about("Things to notice: short results a run shows, for the handout."),
+    ] = []
+
+    @model_validator(mode="after")
+    def _check_unique(self) -> Report:
+        issues, seen = [], set()
+        for i, name in enumerate(self.highlight):
+            if name in seen:
+                issues.append((("highlight", i), "duplicate metric", repr(name)))
+            seen.add(name)
+        raise_if(issues)
+        return self
+
+
 def _check_network_file(path: str, size: int) -> list[Issue]:
     """A network file must parse and have one node per user."""
     from simulator.world.network.files import read_network_file
@@ -524,6 +548,9 @@ class Scenario(Section):
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
     ] = []
+    report: Annotated[
+        Report, structural("Key metrics and things to notice, for plots and the handout.")
+    ] = Report()
 
     @model_validator(mode="after")
     def _check_scenario(self, info: ValidationInfo) -> Scenario:
