@@ -8,8 +8,8 @@ in a collapsible panel, and "save as scenario". The main area has the views of
 
 Changing a control restarts the run at week 0 with the new value (the server keeps
 running); an invalid value is not applied: the page lists the problems in the CLI's
-words and the last valid run stays on screen. Mesa's Reset rebuilds the run from the
-values in force, through :class:`~.adapter.ExplorerModel`'s flat keyword parameters.
+words and the last valid run stays on screen. Mesa's Reset rebuilds the run through
+:class:`~.adapter.ExplorerModel`'s flat keyword parameters, with the values in force.
 
 Each browser tab (each session) has its own run. The page reads only the scenarios
 folder (``$FLYWHEEL_SCENARIOS_DIR``, set by ``flywheel explore``; default
@@ -19,6 +19,7 @@ folder (``$FLYWHEEL_SCENARIOS_DIR``, set by ``flywheel explore``; default
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ from .params import Control, controls, first_screen, parse_text, rest
 __all__ = ["Page", "build_model", "initial_file", "model_components", "scenarios_dir"]
 
 TITLE = "Flywheel explorer"
+SESSIONS: list[weakref.ref] = []
+"""The pages' sessions, newest last (weak references: for tests and notebooks)."""
 
 
 def scenarios_dir() -> Path:
@@ -69,16 +72,23 @@ def model_components(model) -> list:
 
 
 @solara.component
-def ControlInput(item: Control, shown: Any, on_change: Callable[[str, Any], None], slider: bool):
+def ControlInput(
+    item: Control,
+    shown: Any,
+    on_change: Callable[[str, Any], None],
+    slider: bool,
+    label: str | None = None,
+):
     """One control: a slider (first screen), a switch, a menu or a text box, with its
     key, range and description underneath."""
     key = item.key
+    title = label or item.label
     bounds = item.slider if slider else None
     if item.kind == "bool":
-        solara.Switch(label=item.label, value=bool(shown), on_value=lambda v: on_change(key, v))
+        solara.Switch(label=title, value=bool(shown), on_value=lambda v: on_change(key, v))
     elif item.kind == "choice":
         solara.Select(
-            label=item.label,
+            label=title,
             value=shown if shown in item.choices else item.choices[0],
             values=list(item.choices),
             on_value=lambda v: on_change(key, v),
@@ -86,7 +96,7 @@ def ControlInput(item: Control, shown: Any, on_change: Callable[[str, Any], None
     elif bounds is not None and isinstance(shown, int | float) and not isinstance(shown, bool):
         low, high, step = bounds
         value = min(max(shown, low), high)
-        label = f"{item.label}: {shown:g}"
+        label = f"{title}: {shown:g}"
         if item.kind == "int":
             solara.SliderInt(
                 label, value=int(value), min=low, max=high, step=1,
@@ -104,7 +114,7 @@ def ControlInput(item: Control, shown: Any, on_change: Callable[[str, Any], None
     else:
         text = item.text() if shown == item.value else _as_text(shown)
         solara.InputText(
-            label=item.label,
+            label=title,
             value=text,
             on_value=lambda t: on_change(key, parse_text(t or "")),
             dense=True,
@@ -179,9 +189,12 @@ class Session:
             lines = problem_lines(exc)
             first = build_model("baseline.yaml", {}, root)
         self.model = solara.reactive(first)
+        self.applied: tuple[str, dict[str, Any]] = (first.scenario_file, {})
+        """The scenario file and overrides of the run on screen."""
         self.draft = solara.reactive({})
         """The values shown in the controls, valid or not (dotted key -> value)."""
         self.problems = solara.reactive(lines)
+        SESSIONS.append(weakref.ref(self))
 
     def restart(self, scenario_file: str, overrides: dict[str, Any]) -> None:
         """Start a new run with these values, or list why they are invalid."""
@@ -191,7 +204,19 @@ class Session:
             self.problems.set(problem_lines(exc))
             return
         self.problems.set([])
+        self.applied = (scenario_file, dict(overrides))
         self.model.set(new)
+
+    def keep_values(self) -> None:
+        """After Mesa's Reset: rebuild the run with the values in force if it lost them.
+
+        SolaraViz rebuilds the model from the parameters it was given when it was first
+        drawn; the values changed since then live in this session, so a run built without
+        them is replaced at once by one with them (same seed, week 0).
+        """
+        current = self.model.value
+        if (current.scenario_file, current.overrides) != self.applied:
+            self.restart(*self.applied)
 
     def change(self, key: str, value: Any) -> None:
         values = {**self.draft.value, key: value}
@@ -227,7 +252,8 @@ def ControlsPanel(session: Session):
             with solara.Details("All other parameters"), solara.Column():
                 for item in rest(all_controls):
                     if item.key != "seed":
-                        ControlInput(item, shown[item.key], session.change, slider=False)
+                        ControlInput(item, shown[item.key], session.change, slider=False,
+                                     label=f"{item.section} · {item.label}")  # fmt: skip
         with solara.Card("Save as scenario"):
             SaveScenario(current, session.root)
 
@@ -237,6 +263,7 @@ def Page():
     """The explorer: SolaraViz with the flywheel's controls and views."""
     session = solara.use_memo(lambda: Session(scenarios_dir()), [])
     current: ExplorerModel = session.model.value
+    solara.use_effect(session.keep_values, [id(current)])
     fixed = {"scenario_file": current.scenario_file, "scenarios_dir": str(session.root)}
     # The controls sit in a column of their own beside the views, not in the sidebar:
     # Mesa's sidebar redraws on every step (its "Time" line), and anything else placed
@@ -249,6 +276,7 @@ def Page():
                 components=[(views.Status, 0), *model_components(current)],
                 model_params={**fixed, **current.overrides},
                 name=TITLE,
-            ).key(f"viz-{id(current)}")  # Reset then rebuilds with the values in force
+            )
+
 
 page = Page

@@ -252,7 +252,8 @@ def Quality(model):
     update_counter.get()
     ts = timeseries(model)
     figure = live_figure(model, "quality")
-    return _png(solara.use_memo(lambda: figure.png(ts), [_key(model)]))
+    png = solara.use_memo(lambda: figure.png(ts), [_key(model)])
+    return _png(png)
 
 
 @solara.component
@@ -261,7 +262,8 @@ def Shares(model):
     update_counter.get()
     ts = timeseries(model)
     figure = live_figure(model, "shares")
-    return _png(solara.use_memo(lambda: figure.png(ts), [_key(model)]))
+    png = solara.use_memo(lambda: figure.png(ts), [_key(model)])
+    return _png(png)
 
 
 @solara.component
