@@ -77,7 +77,14 @@ def slider(rc, start: str):
     return next(w for w in rc.find(v.Slider).widgets if str(w.label).startswith(start))
 
 
+def open_all_parameters(rc) -> None:
+    buttons = rc.find(v.Btn).widgets
+    next(b for b in buttons if "All other parameters" in str(b.children)).click()
+
+
 def type_into(rc, label: str, text: str) -> None:
+    if not rc.find(v.TextField, label=label).widgets:
+        open_all_parameters(rc)
     field = rc.find(v.TextField, label=label).widget
     field.v_model = text
     field.fire_event("keyup.enter", text)
@@ -364,9 +371,9 @@ def test_a_network_files_content_never_appears_in_a_message(root):
 def test_typing_etc_passwd_into_the_page_shows_a_message_and_reads_nothing(root, opened):
     rc = render_page()
     before = the_model(rc)
-    rc.find(
-        v.Select, label="network · kind"
-    ).widget.v_model = "file"  # invalid alone: path required
+    open_all_parameters(rc)
+    kind = rc.find(v.Select, label="network · kind").widget
+    kind.v_model = "file"  # invalid alone: a file network needs a path
     type_into(rc, "network · path", PASSWD)
     shown = error_text(rc)
     assert "network.path: the explorer reads network files only inside" in shown

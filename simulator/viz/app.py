@@ -63,9 +63,10 @@ def build_model(scenario_file: str, overrides: dict[str, Any], root: Path) -> Ex
 
 
 def model_components(model) -> list:
-    """The views for ``model``, as SolaraViz takes them: users, quality, group shares,
-    the network, the audit, and market shares per firm when there are several firms."""
-    chosen = [views.Users, views.Quality, views.Shares, views.Network, views.Audit]
+    """The views for ``model``, as SolaraViz takes them: users, quality, the network,
+    group shares, the run so far with its audit, and market shares per firm when there
+    are several firms."""
+    chosen = [views.Users, views.Quality, views.Network, views.Shares, views.Audit]
     if len(getattr(model, "firms", [])) > 1:
         chosen.append(views.FirmShares)
     return [(view, 0) for view in chosen]
@@ -249,7 +250,14 @@ def ControlsPanel(session: Session):
         with solara.Card("Parameters"):
             for item in first_screen(all_controls):
                 ControlInput(item, shown[item.key], session.change, slider=True)
-            with solara.Details("All other parameters"), solara.Column():
+            # Drawn only when open: the page redraws its controls with every step.
+            more, set_more = solara.use_state(False)
+            solara.Button(
+                ("▾ " if more else "▸ ") + f"All other parameters ({len(rest(all_controls)) - 1})",
+                text=True,
+                on_click=lambda: set_more(not more),
+            )
+            if more:
                 for item in rest(all_controls):
                     if item.key != "seed":
                         ControlInput(item, shown[item.key], session.change, slider=False,
@@ -273,7 +281,7 @@ def Page():
         with solara.Column():
             SolaraViz(
                 session.model,
-                components=[(views.Status, 0), *model_components(current)],
+                components=model_components(current),
                 model_params={**fixed, **current.overrides},
                 name=TITLE,
             )

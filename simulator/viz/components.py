@@ -36,7 +36,7 @@ from simulator.reporting.plots import LINESTYLES, PALETTE, legend_below, new_fig
 from .live import PAGE_DPI, LiveFigure, LiveNetwork, LiveQuality, LiveShares, LiveUsers
 
 __all__ = [
-    "MAX_NETWORK_NODES", "Audit", "Network", "NetworkSample", "Quality", "Shares", "Status",
+    "MAX_NETWORK_NODES", "Audit", "Network", "NetworkSample", "Quality", "Shares", "status_line",
     "Users", "FirmShares", "audit_markdown", "firm_columns", "firm_share_figure", "live_figure",
     "network_sample", "run_summary", "timeseries",
 ]  # fmt: skip
@@ -115,6 +115,8 @@ class NetworkSample:
     edges: np.ndarray
     """Ties among them, as pairs of rows of ``positions``."""
     population: int
+    fingerprint: bytes = b""
+    """A digest of the users, ties and layout seed (equal samples have equal digests)."""
 
 
 def network_sample(model, limit: int = MAX_NETWORK_NODES) -> NetworkSample:
@@ -156,8 +158,11 @@ def network_sample(model, limit: int = MAX_NETWORK_NODES) -> NetworkSample:
     keep = sub.row < sub.col
     edges = np.column_stack([sub.row[keep], sub.col[keep]])
     layout_seed = int(rng.integers(2**31))
-    positions = _layout(nodes, edges, layout_seed)
-    sample = NetworkSample(nodes=nodes, positions=positions, edges=edges, population=size)
+    fingerprint = _fingerprint(nodes, edges, layout_seed)
+    positions = _layout(nodes, edges, layout_seed, fingerprint)
+    sample = NetworkSample(
+        nodes=nodes, positions=positions, edges=edges, population=size, fingerprint=fingerprint
+    )
     _SAMPLES[model] = sample
     return sample
 
@@ -165,13 +170,15 @@ def network_sample(model, limit: int = MAX_NETWORK_NODES) -> NetworkSample:
 _LAYOUTS: dict[bytes, np.ndarray] = {}
 
 
-def _layout(nodes: np.ndarray, edges: np.ndarray, seed: int) -> np.ndarray:
+def _fingerprint(nodes: np.ndarray, edges: np.ndarray, seed: int) -> bytes:
+    data = nodes.astype(np.int64).tobytes() + edges.astype(np.int64).tobytes()
+    return hashlib.sha256(data + seed.to_bytes(8)).digest()
+
+
+def _layout(nodes: np.ndarray, edges: np.ndarray, seed: int, fingerprint: bytes) -> np.ndarray:
     """NetworkX's spring layout of a sample, seeded; kept for the same sample and seed, so
     restarting a run whose network is unchanged (another retraining cadence, say) reuses it.
     """
-    fingerprint = hashlib.sha256(
-        nodes.astype(np.int64).tobytes() + edges.astype(np.int64).tobytes() + seed.to_bytes(8)
-    ).digest()
     if fingerprint not in _LAYOUTS:
         graph = nx.Graph()
         graph.add_nodes_from(range(len(nodes)))
@@ -203,29 +210,42 @@ def audit_markdown(audit: Mapping[str, Any]) -> str:
 
 # -- components ------------------------------------------------------------------------
 
-_LIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FRAMES: dict[tuple, LiveFigure] = {}
 
 
 def live_figure(model, view: str) -> LiveFigure:
-    """The model's live figure for ``view`` (users, quality, shares, network), made once."""
-    figures = _LIVE.setdefault(model, {})
-    if view not in figures:
-        scenario = model.initial_params
-        summary = run_summary(model, None)
-        horizon = scenario.steps * scenario.dt
-        groups = [g.name for g in scenario.population.groups]
+    """The live figure for ``view`` (users, quality, shares, network) of ``model``.
+
+    A figure's frame depends only on what its titles and axes show (scenario name, seed,
+    engine, population, run length, groups, the network sample), so a restarted run
+    that differs in other values (another retraining cadence, say) reuses the frame of
+    the run before it: a restart costs the new model, not new frames.
+    """
+    scenario = model.initial_params
+    summary = run_summary(model, None)
+    horizon = scenario.steps * scenario.dt
+    groups = tuple((g.name, g.share) for g in scenario.population.groups)
+    if view == "network":
+        sample = network_sample(model)
+        detail: tuple = (sample.fingerprint,)
+    else:
+        detail = (horizon, groups)
+    key = (view, tuple(summary.items()), *detail)
+    if key not in _FRAMES:
         if view == "users":
-            figures[view] = LiveUsers(summary, horizon, scenario.population.size)
+            figure: LiveFigure = LiveUsers(summary, horizon, scenario.population.size)
         elif view == "quality":
-            figures[view] = LiveQuality(summary, horizon, groups)
+            figure = LiveQuality(summary, horizon, [name for name, _ in groups])
         elif view == "shares":
-            shares = {g.name: g.share for g in scenario.population.groups}
-            figures[view] = LiveShares(summary, horizon, shares)
+            figure = LiveShares(summary, horizon, dict(groups))
         elif view == "network":
-            figures[view] = LiveNetwork(summary, network_sample(model))
+            figure = LiveNetwork(summary, sample)
         else:
             raise ValueError(f"unknown view {view!r}")
-    return figures[view]
+        if len(_FRAMES) >= 64:
+            _FRAMES.pop(next(iter(_FRAMES)))
+        _FRAMES[key] = figure
+    return _FRAMES[key]
 
 
 def _key(model) -> tuple:
@@ -277,12 +297,12 @@ def Network(model):
 
 @solara.component
 def Audit(model):
-    """The defensibility audit of the run so far."""
+    """Where the run is (week, users, quality, moat) and its defensibility audit so far."""
     update_counter.get()
 
     def build():
         audit = metrics.defensibility(model.record, model.user_arrays(), model.params)
-        return audit_markdown(audit)
+        return status_line(model) + "\n\n" + audit_markdown(audit)
 
     text = solara.use_memo(build, [_key(model)])
     return solara.Markdown(text)
@@ -304,13 +324,10 @@ def FirmShares(model):
     return solara.FigureMatplotlib(fig, dependencies=[_key(model)], format="png", dpi=PAGE_DPI)
 
 
-@solara.component
-def Status(model):
-    """One line in words: the week, users, quality, moat."""
-    update_counter.get()
-    ts = timeseries(model)
-    last = ts.iloc[-1]
-    return solara.Markdown(
+def status_line(model) -> str:
+    """The run in one line of words: scenario, week, users, quality, market, moat."""
+    last = timeseries(model).iloc[-1]
+    return (
         f"**{model.initial_params.name}** · week {float(last['time']):g} of "
         f"{model.params.steps * model.params.dt:g} · {int(last['active_users']):,} active users"
         f" · quality {last['quality']:.3f} · market {last['baseline_quality']:.3f} · "
