@@ -77,6 +77,13 @@ def slider(rc, start: str):
     return next(w for w in rc.find(v.Slider).widgets if str(w.label).startswith(start))
 
 
+def move(rc, start: str, value) -> None:
+    """Drag a slider to ``value`` and let go (the page acts when it is let go)."""
+    widget = slider(rc, start)
+    widget.v_model = value
+    widget.fire_event("change", value)
+
+
 def open_all_parameters(rc) -> None:
     buttons = rc.find(v.Btn).widgets
     next(b for b in buttons if "All other parameters" in str(b.children)).click()
@@ -207,7 +214,7 @@ def test_seed_42_the_pages_run_after_moving_a_slider_equals_flywheel_run_with_se
     """Through the rendered page: a slider moved, the run stepped with Mesa's Step button."""
     rc = render_page()
     type_into(rc, "run · steps", "12")
-    slider(rc, "retrain every").v_model = 1
+    move(rc, "retrain every", 1)
     click(rc, "Step", 12)
     model = the_model(rc)
     assert model.steps == 12 and not model.running  # stopped at the scenario's last step
@@ -247,7 +254,9 @@ def test_a_parameter_change_restarts_the_run_at_week_zero(root):
     rc = render_page()
     click(rc, "Step", 2)
     first = the_model(rc)
-    slider(rc, "latency").v_model = 3
+    slider(rc, "latency").v_model = 5  # dragging: nothing happens until it is let go
+    assert the_model(rc) is first
+    move(rc, "latency", 3)
     second = the_model(rc)
     assert second is not first and second.steps == 0
     assert second.params.reinvestment.latency == 3
@@ -310,7 +319,7 @@ def test_save_as_scenario_writes_a_valid_file_and_never_overwrites_silently(root
 
 def test_save_button_on_the_page(root):
     rc = render_page()
-    slider(rc, "retrain every").v_model = 2
+    move(rc, "retrain every", 2)
     type_into(rc, "file name (scenarios/saved/<name>.yaml)", "from_page")
     click(rc, "Save as scenario")
     saved = load_scenario(root / "saved" / "from_page.yaml")

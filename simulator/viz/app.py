@@ -26,6 +26,7 @@ from typing import Any
 
 import solara
 from mesa.visualization import SolaraViz
+from solara.alias import rv
 
 from simulator.errors import InputError
 
@@ -97,17 +98,11 @@ def ControlInput(
     elif bounds is not None and isinstance(shown, int | float) and not isinstance(shown, bool):
         low, high, step = bounds
         value = min(max(shown, low), high)
-        label = f"{title}: {shown:g}"
-        if item.kind == "int":
-            solara.SliderInt(
-                label, value=int(value), min=low, max=high, step=1,
-                on_value=lambda v: on_change(key, int(v)),
-            )  # fmt: skip
-        else:
-            solara.SliderFloat(
-                label, value=float(value), min=low, max=high, step=step,
-                on_value=lambda v: on_change(key, round(float(v), 10)),
-            )  # fmt: skip
+        cast = int if item.kind == "int" else (lambda v: round(float(v), 10))
+        ReleaseSlider(
+            f"{title}: {shown:g}", value, low, high, 1 if item.kind == "int" else step,
+            lambda v: on_change(key, cast(v)),
+        )  # fmt: skip
         if item.nullable:
             solara.Checkbox(
                 label="none (null)", value=False, on_value=lambda _: on_change(key, None)
@@ -128,6 +123,18 @@ def ControlInput(
             )
     hint = f"{key} · {item.range_text} · {item.description}".replace(" ·  · ", " · ")
     solara.Text(hint, style={"font-size": "0.75em", "color": "#555555", "display": "block"})
+
+
+@solara.component
+def ReleaseSlider(label: str, value: float, low: float, high: float, step: float, on_release):
+    """Vuetify's slider, reporting its value when it is let go (or moved by a key),
+    not on every pixel of a drag: each report restarts the run."""
+    slider = rv.Slider(
+        v_model=value, label=label, min=low, max=high, step=step, thumb_label=True,
+        hide_details=True,
+    )  # fmt: skip
+    rv.use_event(slider, "change", lambda _widget, _event, data: on_release(data))
+    return slider
 
 
 def _as_text(value: Any) -> str:
