@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,6 +106,10 @@ def serve(
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(port)
 
     import uvicorn
+
+    # Solara explains at length, on every page load, that a plain-http address other than
+    # "localhost" gets lax cookies: true and harmless here (the page is not embedded).
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
