@@ -358,6 +358,13 @@ def test_a_network_path_outside_the_folder_is_refused_unread(root, opened, path)
     assert PASSWD not in opened
 
 
+def test_a_whole_network_section_as_one_keyword_is_confined_too(root, opened):
+    network = {"kind": "file", "path": PASSWD}
+    with pytest.raises(ScenarioError, match="only inside"):
+        ExplorerModel(scenarios_dir=root, **{"network": network, "population.size": 30})
+    assert PASSWD not in opened
+
+
 def test_a_network_path_inside_a_scenario_file_is_confined_too(root, opened):
     (root / "sneaky.yaml").write_text(
         "name: sneaky\npopulation: {size: 30}\nnetwork: {kind: file, path: /etc/passwd}\n"

@@ -16,6 +16,8 @@ opened, and :func:`problem_lines` never repeats a line of a network file.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -25,6 +27,7 @@ from typing import Any
 from simulator.errors import InputError
 from simulator.model import FlywheelModel
 from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario, read_yaml_file
+from simulator.scenario.keys import BadKeyError, apply_key
 
 __all__ = [
     "SCENARIO_SUFFIXES", "ExplorerModel", "default_scenarios_dir", "list_scenarios",
@@ -90,11 +93,13 @@ def list_scenarios(root: Path) -> list[str]:
 
 
 def _network_path_problem(file: Path, data: Any, overrides: Mapping[str, Any], root: Path):
-    """A :class:`Problem` if ``network.path`` (overridden or in the file) leaves ``root``."""
-    raw = overrides.get("network.path")
-    if raw is None and "network.path" not in overrides and isinstance(data, dict):
-        network = data.get("network")
-        raw = network.get("path") if isinstance(network, dict) else None
+    """A :class:`Problem` if ``network.path``, with the overrides applied, leaves ``root``."""
+    merged = copy.deepcopy(data) if isinstance(data, dict) else {}
+    for key, value in overrides.items():
+        with contextlib.suppress(BadKeyError):  # a bad key: the scenario's validation says so
+            apply_key(merged, key, value)
+    network = merged.get("network")
+    raw = network.get("path") if isinstance(network, dict) else None
     if not isinstance(raw, str):
         return None  # absent, or the wrong type: the scenario's validation reports it
     candidate = Path(raw).expanduser()
