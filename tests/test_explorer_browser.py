@@ -49,7 +49,8 @@ def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright's launch arguments, pointed at the system's Chromium."""
     path = find_chromium()
     if path is None:
-        message = f"no Chromium found (looked for {', '.join(CANDIDATES)}); install it: {INSTALL}"
+        where = os.environ.get("FLYWHEEL_CHROMIUM") or ", ".join(CANDIDATES)
+        message = f"no Chromium found (looked for {where}); install it: {INSTALL}"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"CI: {message}")
         pytest.skip(message)
