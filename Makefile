@@ -4,9 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS_STAMP := $(VENV)/.notebooks
+VIZ_STAMP := $(VENV)/.installed-viz
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-slow validate bench bench-sweep lint clean venv golden notebooks lab notebooks-install
+.PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden \
+	notebooks lab notebooks-install
 
 venv: $(STAMP)
 
@@ -29,16 +31,32 @@ lab: notebooks
 notebooks-install: $(NOTEBOOKS_STAMP)
 
 $(NOTEBOOKS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	@$(PY) -m pip install -qq -e '.[dev,notebooks]'
 	@touch $(NOTEBOOKS_STAMP)
+
+# The explorer's extra (SolaraViz, its offline front-end files, Playwright), on top of dev:
+# installed by test, test-browser and explore only, so `make run` stays lean.
+$(VIZ_STAMP): $(STAMP)
+	@echo "Installing the explorer's extra (viz) into $(VENV)"
+	@$(PY) -m pip install -qq -e '.[dev,viz]'
+	@touch $(VIZ_STAMP)
 
 ## run: create the venv, install, run the baseline scenario into results/baseline/
 run: $(STAMP)
 	@$(VENV)/bin/flywheel run scenarios/baseline.yaml --out results/baseline
 
-## test: the default (fast) test suite, notebooks included
-test: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests --nbmake notebooks
+## test: the default (fast) test suite, notebooks included (the browser test runs in test-browser)
+test: $(VIZ_STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests --nbmake notebooks
+
+## test-browser: the explorer in a real headless Chromium (Debian's chromium-headless-shell
+## or chromium; skips without one, fails under CI=true)
+test-browser: $(VIZ_STAMP)
+	$(PY) -m pytest -p no:xdist -m browser tests/test_explorer_browser.py
+
+## explore: install the explorer's extra and open the page on http://127.0.0.1:8765
+explore: $(VIZ_STAMP)
+	$(VENV)/bin/flywheel explore scenarios/baseline.yaml
 
 ## test-slow: every test marked slow (full-size validations, 1e6-user network builds)
 test-slow: $(STAMP)

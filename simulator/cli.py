@@ -312,6 +312,26 @@ def analyze(
         _fail(str(exc))
 
 
+@app.command()
+def explore(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario file to open first, inside scenarios/ (default: baseline)."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to serve the page on.")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this computer only).")
+    ] = "127.0.0.1",
+) -> None:
+    """Open the interactive explorer (Mesa's SolaraViz page) and print its address."""
+    from .viz.server import serve  # needs no extra itself: it says how to get one
+
+    try:
+        serve(scenario, host=host, port=port, echo=typer.echo)
+    except InputError as exc:
+        _fail(str(exc))
+
+
 def main() -> None:
     """Console-script entry point."""
     from .world.resources import tune_allocator
