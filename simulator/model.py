@@ -185,13 +185,17 @@ class FlywheelModel(mesa.Model):
             self.entered[j] = True
             state, product = self.user_engine.state, self.user_engine.product
             rivals = (
-                (state == UserState.ACTIVE) & (product != j)
+                (state == int(UserState.ACTIVE)) & (product != j)
                 if product is not None
                 else (np.zeros(len(state), dtype=bool))
             )
             wanted = self.params.firm_initial_adopters(j)
             chosen = []
-            for pool in (state == UserState.POTENTIAL, state == UserState.CHURNED, rivals):
+            for pool in (
+                state == int(UserState.POTENTIAL),
+                state == int(UserState.CHURNED),
+                rivals,
+            ):
                 if wanted == 0:
                     break
                 candidates = np.flatnonzero(pool)
@@ -210,7 +214,7 @@ class FlywheelModel(mesa.Model):
             groups = self.user_group[chosen]
             before = state[chosen].copy()
             if product is not None:
-                moving = chosen[before == UserState.ACTIVE]
+                moving = chosen[before == int(UserState.ACTIVE)]
                 np.add.at(self._firm_counts, (product[moving], self.user_group[moving]), -1)
             self.user_engine.seed(chosen, j, self.firms[j].quality)
             for previous in (UserState.POTENTIAL, UserState.CHURNED):

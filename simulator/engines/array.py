@@ -21,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ..mechanisms import ACTIVE
 from ..mechanisms.retention import lock_in_table
-from ..mechanisms.states import commit_all
+from ..mechanisms.states import ACTIVE_CODE, commit_all
 from .step import StepMoves, StepPlan, decide_with_kernels
 
 BINCOUNT_FROM = 100
@@ -86,9 +85,9 @@ class ArrayUsers:
         """Make ``users`` active on ``firm``'s product (its first users), satisfied at its
         ``quality`` per group; users on a rival's product leave it."""
         if self.product is not None:
-            rivals = users[self.state[users] == ACTIVE]
+            rivals = users[self.state[users] == ACTIVE_CODE]
             self.tell_neighbours(rivals, -1, self.product[rivals])
-        self.state[users] = ACTIVE
+        self.state[users] = ACTIVE_CODE
         self.tenure[users] = 0
         self.satisfaction[users] = np.asarray(quality, dtype=float)[self.group[users]]
         self.set_products(users, np.full(len(users), firm))
@@ -189,5 +188,5 @@ class ArrayUsers:
             "state": self.state,
             "tenure": self.tenure.astype(np.int64),
             "active_neighbours": self.active_neighbours.astype(np.int64),
-            "satisfaction": np.where(self.state == ACTIVE, self.satisfaction, np.nan),
+            "satisfaction": np.where(self.state == ACTIVE_CODE, self.satisfaction, np.nan),
         } | ({} if self.product is None else {"product": self.product.astype(np.int64)})

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mechanisms.states import ACTIVE, POTENTIAL
+from ..mechanisms.states import ACTIVE_CODE as ACTIVE
+from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
 
 
 @dataclass(frozen=True)

@@ -859,6 +859,51 @@ def _report(
     return "\n".join(lines)
 
 
+def _is_categorical(runs: pd.DataFrame, outcome: str) -> bool:
+    values = runs.loc[runs["status"] == "ok", outcome].dropna()
+    return len(values) > 0 and not pd.api.types.is_numeric_dtype(values.infer_objects())
+
+
+def category_shares(runs: pd.DataFrame, parameters: list[str], outcome: str) -> pd.DataFrame:
+    """Per design point, the share of successful runs with each value of a categorical
+    ``outcome`` (``market.winner``: who wins), plus ``n`` and ``failed``."""
+    ok = runs["status"] == "ok"
+    values = runs[outcome].where(runs[outcome].notna(), "none").astype(str)
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        good = values[group.index[ok.loc[group.index]]]
+        row = {"point": point, **{p: group[p].iloc[0] for p in parameters}}
+        row |= {"n": len(good), "failed": int((~ok.loc[group.index]).sum())}
+        for name in sorted(values[ok].unique()):
+            row[f"share[{name}]"] = float((good == name).mean()) if len(good) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _analyze_categorical(manifest, runs, outcome, parameters, folder, out_dir, verbose, write):
+    from ..reporting.market import winners_figure
+
+    summary = category_shares(runs, parameters, outcome)
+    varying = [p for p in parameters if summary[p].nunique(dropna=False) > 1][:2]
+    figures = {"winners": winners_figure(runs, outcome, varying)}
+    name = (manifest.get("experiment") or {}).get("name") or "unnamed"
+    report = "\n".join([
+        f"Experiment {name}: {len(summary)} points, outcome {outcome} (categorical: the "
+        "share of runs with each value)",
+        _table(summary),
+    ])  # fmt: skip
+    if verbose:
+        print(report)
+    plots = []
+    if write:
+        out = Path(out_dir) if out_dir is not None else folder / "analysis"
+        out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(out / "summary.csv", index=False)
+        plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    return {"figures": figures, "summary": summary, "indices": None, "plots": plots,
+            "failed": int(summary["failed"].sum()), "outcome": outcome, "report": report}  # fmt: skip
+
+
 def _save(fig: Figure, path: Path) -> Path:
     with mpl.rc_context(STYLE):
         fig.savefig(path, dpi=DPI)
@@ -929,6 +974,9 @@ def analyze(
     outcome = _pick_outcome(manifest, runs, outcome, folder)
     design = manifest["design"]
     kind, parameters = design["kind"], list(design["parameters"])
+    if _is_categorical(runs, outcome):  # e.g. market.winner: how often each value comes
+        return _analyze_categorical(manifest, runs, outcome, parameters, folder, out_dir,
+                                    verbose, write)  # fmt: skip
     summary = replicate_summary(runs, parameters, outcome, confidence)
     indices = None
     if kind == "sobol":

@@ -23,7 +23,7 @@ import numpy as np
 
 from .base import Decision, Members, UserMechanism
 from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
-from .states import ACTIVE, CHURNED, POTENTIAL, Move
+from .states import ACTIVE_CODE, CHURNED, POTENTIAL, Move
 
 
 def choose_arrivals(
@@ -66,7 +66,7 @@ class Arrivals(UserMechanism):
     def prepare(self, view) -> ArrivalParams | None:
         if view.scenario.adoption.rule != "arrivals":
             return None
-        eligible = view.user_state != ACTIVE
+        eligible = view.user_state != ACTIVE_CODE
         total = view.scenario.adoption.arrivals
         if total is not None:  # chosen at random among everyone, whatever their group
             group = np.zeros(len(view.user_group), dtype=np.int16)

@@ -74,13 +74,13 @@ class Members:
     def index(self) -> np.ndarray:
         """Ascending user indices of the members."""
         if self._index is None:
-            self._index = np.flatnonzero(self._user_state == self.state)
+            self._index = np.flatnonzero(self._user_state == int(self.state))
         return self._index
 
     def mask(self, users) -> np.ndarray:
         """A boolean array over all users, true for the members."""
         if self.whole:
-            return self._user_state == self.state
+            return self._user_state == int(self.state)
         mask = np.zeros(len(self._user_state), dtype=bool)
         mask[self.index] = True
         return mask

@@ -31,7 +31,7 @@ def audit_inputs(record, users: dict, scenario) -> dict[str, float]:
     - ``data_quality``: share of correctly labelled training examples.
     - ``regulatory_barrier``: 1 if the scenario's ``market.regulatory_barrier`` is set.
     """
-    active = users["state"] == ACTIVE
+    active = users["state"] == int(ACTIVE)
     churn = scenario.churn
     lock = 1.0 - lock_in_factor(users["tenure"][active], churn.lock_in, churn.lock_in_time)
     has_data = sum_in_order(record.firm.examples) > 0

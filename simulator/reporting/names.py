@@ -60,6 +60,16 @@ METRICS: dict[str, tuple[str, str]] = {
     "share[<g>]": ("<g>'s share of active users", "share, 0–1"),
     "training_examples[<g>]": ("training data from <g>", "examples"),
     "risk[<g>]": ("model's risk for <g>", "loss"),
+    # a market of firms: <g> is then a firm (or firm/group)
+    "market_share[<g>]": ("<g>'s market share", "share of the firms' users, 0–1"),
+    "moat[<g>]": ("<g>'s moat", "quality lead over the best alternative"),
+    "model_version[<g>]": ("models <g> deployed", "models"),
+    "hhi": ("market concentration (HHI)", "0–1"),
+    "switches": ("users switching firms", "users per step"),
+    "market.hhi": ("market concentration (HHI) at the end", "0–1"),
+    "market.winner": ("the firm with the largest final share", ""),
+    "market.tipping_step": ("the market tips", "step"),
+    "market.switches": ("switches between firms", "users"),
 }
 
 #: The audit's items, as a strategist would name them.
@@ -110,6 +120,13 @@ KEYS: dict[str, tuple[str, str]] = {
     "market.baseline.start": ("market baseline at the start", "quality, 0–1"),
     "market.baseline.ceiling": ("market baseline ceiling", "quality, 0–1"),
     "market.baseline.time_constant": ("market baseline's time constant", "steps"),
+    "firms.*.enters_at": ("<g>'s entry week", "weeks"),
+    "firms.*.initial_adopters": ("<g>'s first users", "users"),
+    "choice.quality_weight": ("utility per unit of quality", "utility"),
+    "choice.local_network_effect": ("local network effect", "utility"),
+    "choice.global_network_effect": ("global network effect", "utility per user"),
+    "choice.reconsider_rate": ("users reconsidering", "hazard per week"),
+    "choice.switching_cost": ("switching cost", "utility"),
 }
 
 _GROUP = re.compile(r"^(?P<metric>[a-z_]+)\[(?P<group>.+)\]$")
@@ -159,6 +176,21 @@ def describe(name: str) -> tuple[str, str]:
             title, unit = KEYS[generic]
             group = f"group {parts[2]}" if parts[2].isdigit() else parts[2]
             return title.replace("<g>", group), unit
+    if len(parts) > 2 and parts[0] == "firms":  # a firm's own key
+        firm = f"firm {parts[1]}" if parts[1].isdigit() else parts[1]
+        generic = ".".join(["firms", "*", *parts[2:]])
+        if generic in KEYS:
+            title, unit = KEYS[generic]
+            return title.replace("<g>", firm), unit
+        inner = ".".join(parts[2:])
+        if inner in KEYS:
+            title, unit = KEYS[inner]
+            return f"{firm}: {title}", unit
+    if head == "market" and len(parts) == 3 and parts[1] == "catch_up_step":
+        return f"{parts[2]} catches up", "step"
+    if head == "market" and len(parts) == 4 and parts[1] == "firms":
+        found = _metric(f"{parts[3]}[{parts[2]}]") or (parts[3].replace("_", " "), "")
+        return f"{found[0]} at the end", found[1]
     if name in KEYS:
         return KEYS[name]
     return parts[-1].replace("_", " "), ""

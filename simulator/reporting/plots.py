@@ -509,7 +509,8 @@ def run_figures(
 
     ``key_metrics`` (the scenario's ``report.highlight``, when it names any), then the
     four of :data:`FIGURES` (``users``, ``quality``, ``training_data``,
-    ``flywheel_health``), then ``audit`` (when the summary has the defensibility audit).
+    ``flywheel_health``), then for a market of firms ``market_shares`` and
+    ``quality_race``, then ``audit`` (when the summary has the defensibility audit).
 
     Parameters
     ----------
@@ -538,6 +539,10 @@ def run_figures(
     if key_metrics is not None:
         figures["key_metrics"] = key_metrics
     figures |= {stem: build(ts, summary) for stem, build in FIGURES.items()}
+    from .market import MARKET_FIGURES, firms_of
+
+    if firms_of(ts):  # a market of firms: who holds the market, the quality race
+        figures |= {stem: build(ts, summary) for stem, build in MARKET_FIGURES.items()}
     if (summary.get("defensibility") or {}).get("items"):
         figures["audit"] = audit_figure(ts, summary)
     return figures
