@@ -900,8 +900,9 @@ def _analyze_categorical(manifest, runs, outcome, parameters, folder, out_dir, v
         out.mkdir(parents=True, exist_ok=True)
         summary.to_csv(out / "summary.csv", index=False)
         plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    failed = int(summary["failed"].sum())
     return {"figures": figures, "summary": summary, "indices": None, "plots": plots,
-            "failed": int(summary["failed"].sum()), "outcome": outcome, "report": report}  # fmt: skip
+            "failed": failed, "outcome": outcome, "report": report}  # fmt: skip
 
 
 def _save(fig: Figure, path: Path) -> Path:
