@@ -733,6 +733,7 @@ class Scenario(Section):
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
+        issues += self._check_cold_start((), self.cold_start, self.learning)
         raise_if(issues + self._check_interventions())
         return self
 
@@ -780,6 +781,37 @@ class Scenario(Section):
                                     ("batch_size", data.batch_size, None)):  # fmt: skip
             if value != default:
                 issues.append((where + ("data", key), only, repr(value)))
+        return issues
+
+    def _check_cold_start(self, where: tuple, cold_start, learning) -> list[Issue]:
+        """Tactics must name existing groups; a lighthouse leaves after it joins; synthetic
+        data needs a generative learner."""
+        issues: list[Issue] = []
+        groups = [group.name for group in self.population.groups]
+        here = where + ("cold_start",)
+        for key, group in (("acquisition", cold_start.acquisition.group),
+                           ("lighthouse", cold_start.lighthouse.group)):  # fmt: skip
+            if group is not None and group not in groups:
+                issues.append((here + (key, "group"), f"no group {group!r}; groups are {groups}",
+                               None))  # fmt: skip
+        for group, value in cold_start.open_data.relevance.items():
+            loc = here + ("open_data", "relevance", group)
+            if group not in groups:
+                issues.append((loc, f"no group {group!r}; groups are {groups}", None))
+            elif not 0 <= value <= 1:
+                issues.append((loc, "must be in [0, 1]", repr(value)))
+        lighthouse = cold_start.lighthouse
+        if lighthouse.leaves_at is not None and lighthouse.leaves_at <= lighthouse.at:
+            message = f"must be after cold_start.lighthouse.at ({lighthouse.at})"
+            issues.append((here + ("lighthouse", "leaves_at"), message, repr(lighthouse.leaves_at)))
+        if (cold_start.synthetic.examples and learning.kind == "estimator"
+                and learning.estimator == "logistic"):  # fmt: skip
+            message = (
+                "needs a generative learner (the learning curve, or a median, mean or gaussian "
+                "estimator): a logistic classifier cannot sample points"
+            )
+            issues.append((here + ("synthetic", "examples"), message,
+                           repr(cold_start.synthetic.examples)))  # fmt: skip
         return issues
 
     # -- the market of firms ---------------------------------------------------------------
@@ -847,6 +879,9 @@ class Scenario(Section):
             if broken:
                 continue
             issues += self._check_learner_keys(where, sections["data"], sections["learning"])
+            if firm.cold_start is not None:
+                issues += self._check_cold_start(where, sections["cold_start"],
+                                                 sections["learning"])  # fmt: skip
         seeded = sum(
             self.firm_initial_adopters(i)
             for i, firm in enumerate(self.firms)
@@ -882,6 +917,13 @@ class Scenario(Section):
             # run, so shortening a run with --steps never invalidates its file.
             trial, paths = copy.deepcopy(current), {}
             for key, value in change.set.items():
+                if key.split(".")[0] == "economics" and self.economics is None:
+                    message = (
+                        "economics is off in this scenario (no economics section): set it in "
+                        "the file to change its values in an intervention"
+                    )
+                    issues.append((where + ("set", key), message, repr(value)))
+                    continue
                 if is_structural(key):
                     message = "is structural (fixed at step 0) and cannot change in an intervention"
                     issues.append((where + ("set", key), message, repr(value)))
