@@ -7,7 +7,7 @@ NOTEBOOKS_STAMP := $(VENV)/.notebooks
 VIZ_STAMP := $(VENV)/.installed-viz
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden \
+.PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden golden-add \
 	notebooks lab notebooks-install
 
 venv: $(STAMP)
@@ -70,6 +70,10 @@ validate: $(STAMP)
 ## commit tests/golden/hashes.json alone, saying why)
 golden: $(STAMP)
 	$(PY) -m tests.golden.regenerate
+
+## golden-add: hash only the cases that have none yet (a new scenario); keeps every other hash
+golden-add: $(STAMP)
+	$(PY) -m tests.golden.regenerate --add
 
 ## bench: engine speed and memory, 1e3..1e6 users (see benchmarks/README.md)
 bench: $(STAMP)
