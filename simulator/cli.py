@@ -297,7 +297,7 @@ def sweep(
 def tournament(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Tournament file (default: scenarios/tournaments/decision_table.yaml)."),
+        typer.Argument(help="Tournament file (default: scenarios/tournaments/decision_table.yaml)"),
     ] = None,
     workers: Annotated[
         int | None,

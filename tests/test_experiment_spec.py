@@ -351,7 +351,10 @@ def test_variants_cross_the_grid_and_expand_into_each_runs_overrides(tmp_path):
     assert experiment.n_runs == 4  # 2 retrain values x 2 tactics x 1 replicate
     points = experiment.design.points
     assert sorted((p["reinvestment.retrain_every"], p["tactic"]) for p in points) == [
-        (1, "bought"), (1, "none"), (4, "bought"), (4, "none")
+        (1, "bought"),
+        (1, "none"),
+        (4, "bought"),
+        (4, "none"),
     ]
     bought = next(p for p in points if p["tactic"] == "bought")
     assert expand(bought, variants) == {

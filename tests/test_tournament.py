@@ -28,12 +28,19 @@ def tiny(**changes) -> dict:
         "name": "tiny",
         "seed": 7,
         "replicates": 2,
-        "overrides": {"population.size": 150, "steps": 16, "economics.price": 1.0,
-                      "reinvestment.ab_test": False},
+        "overrides": {
+            "population.size": 150,
+            "steps": 16,
+            "economics.price": 1.0,
+            "reinvestment.ab_test": False,
+        },
         "outcomes": ["final.moat", "final.active_users", "final.model_version"],
         "situations": {
-            "slow": {"scenario": BASELINE, "recommended": "fast",
-                     "overrides": {"reinvestment.retrain_every": 8}},
+            "slow": {
+                "scenario": BASELINE,
+                "recommended": "fast",
+                "overrides": {"reinvestment.retrain_every": 8},
+            },
             "private": {"scenario": BASELINE, "recommended": "private"},
         },  # fmt: skip
         "strategies": {
@@ -90,8 +97,19 @@ def test_same_file_same_table_and_a_rerun_resumes(tmp_path):
 
 def _table(rows):
     return pd.DataFrame(
-        [{"situation": s, "strategy": k, "outcome": "final.moat", "n": 4, "mean": m,
-          "std": 0.0, "ci_low": m - h, "ci_high": m + h} for s, k, m, h in rows]  # fmt: skip
+        [
+            {
+                "situation": s,
+                "strategy": k,
+                "outcome": "final.moat",
+                "n": 4,
+                "mean": m,
+                "std": 0.0,
+                "ci_low": m - h,
+                "ci_high": m + h,
+            }
+            for s, k, m, h in rows
+        ]  # fmt: skip
     )
 
 
@@ -126,13 +144,24 @@ def test_verdicts_agree_when_the_recommended_is_best_or_tied_and_disagree_otherw
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"situations": {"s": {"scenario": BASELINE, "recommended": "nope"}}},
-         "tournament.situations.s.recommended: names no strategy"),
-        ({"strategies": {"a": {}, "b": {"set": {"population.size": 10}}}},
-         "tournament.strategies.b.set.population.size: is fixed for every situation"),
-        ({"strategies": {"none": {}, "fast": {"set": {"reinvestment.retrain_evry": 1}},
-                         "private": {"missing": ["dp"]}}},
-         "did you mean 'reinvestment.retrain_every'"),
+        (
+            {"situations": {"s": {"scenario": BASELINE, "recommended": "nope"}}},
+            "tournament.situations.s.recommended: names no strategy",
+        ),
+        (
+            {"strategies": {"a": {}, "b": {"set": {"population.size": 10}}}},
+            "tournament.strategies.b.set.population.size: is fixed for every situation",
+        ),
+        (
+            {
+                "strategies": {
+                    "none": {},
+                    "fast": {"set": {"reinvestment.retrain_evry": 1}},
+                    "private": {"missing": ["dp"]},
+                }
+            },
+            "did you mean 'reinvestment.retrain_every'",
+        ),
         ({"situations": {"s": {"scenario": "missing.yaml"}}}, "missing.yaml"),
         ({"replicates": 1}, "tournament.replicates: must be >= 2"),
         ({"outcome": "final.users"}, "tournament.outcome: must be one of tournament.outcomes"),

@@ -696,9 +696,13 @@ def _levels_order(runs: pd.DataFrame, variant: str, manifest: dict) -> list:
 
 @styled
 def levels_figure(
-    runs: pd.DataFrame, variant: str, outcomes: Sequence[str], *, order: Sequence[str] | None = None,
+    runs: pd.DataFrame,
+    variant: str,
+    outcomes: Sequence[str],
+    *,
+    order: Sequence[str] | None = None,
     confidence: float = 0.95,
-) -> Figure:  # fmt: skip
+) -> Figure:
     """Each level of a variant (e.g. each cold-start tactic) side by side, one panel per
     outcome: the mean over replicates with its Student-t confidence interval.
 
@@ -722,7 +726,9 @@ def levels_figure(
         the runs that took off, and each row says how many did ("7/8 took off").
     """
     outcomes = list(outcomes)[:4]
-    levels = list(order) if order is not None else sorted(runs[variant].dropna().astype(str).unique())
+    levels = (
+        list(order) if order is not None else sorted(runs[variant].dropna().astype(str).unique())
+    )
     names = ", ".join(name_of(o) for o in outcomes)
     fig, axes = new_figure(
         _title(f"{names} by {name_of(variant)}", 70), None, (1, len(outcomes)),

@@ -144,7 +144,9 @@ class Tournament:
         return sum(sweep.n_runs for sweep in self.sweeps.values())
 
 
-def load_tournament(source: str | os.PathLike | Mapping, replicates: int | None = None) -> Tournament:
+def load_tournament(
+    source: str | os.PathLike | Mapping, replicates: int | None = None
+) -> Tournament:
     """Load and validate a tournament file (or mapping): every situation's scenario with
     every playable strategy is checked before anything runs.
 
@@ -177,7 +179,9 @@ def load_tournament(source: str | os.PathLike | Mapping, replicates: int | None 
         ) from None
     if replicates is not None:
         if replicates < 2:
-            raise InputError(f"--replicates: must be >= 2 (an interval needs two); got {replicates}")
+            raise InputError(
+                f"--replicates: must be >= 2 (an interval needs two); got {replicates}"
+            )
         spec = spec.model_copy(update={"replicates": replicates})
     if spec.name is None and file:
         spec = spec.model_copy(update={"name": Path(file).stem.lower().replace(" ", "_")})
@@ -274,8 +278,9 @@ def run_tournament(
                 "outcome": tournament.spec.outcome,
                 "confidence": confidence,
                 "verdicts": judged.replace({np.nan: None}).to_dict(orient="records"),
-                "missing": {n: s.missing for n, s in tournament.spec.strategies.items()
-                            if s.missing},  # fmt: skip
+                "missing": {
+                    n: s.missing for n, s in tournament.spec.strategies.items() if s.missing
+                },  # fmt: skip
             },
             indent=1,
         ),
@@ -289,7 +294,9 @@ def run_tournament(
             "report": report, "runs": runs}  # fmt: skip
 
 
-def summary_table(runs: pd.DataFrame, spec: TournamentSpec, confidence: float = 0.95) -> pd.DataFrame:
+def summary_table(
+    runs: pd.DataFrame, spec: TournamentSpec, confidence: float = 0.95
+) -> pd.DataFrame:
     """One row per (situation, strategy, outcome): n, mean, std and the Student-t interval
     of the mean over the replicates; strategies not played are rows with n = 0."""
     from .analysis import _describe
