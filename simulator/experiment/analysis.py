@@ -744,6 +744,7 @@ def levels_figure(
         ax.errorbar(mean, y, xerr=error, fmt="o", ms=9, color=BLUE, ecolor=BLACK, elinewidth=2,
                     capsize=6)  # fmt: skip
         ax.set_yticks(y, [_tick(level) for level in levels])
+        ax.set_ylim(-0.6, len(levels) - 0.25)  # every level's row, drawn or not
         ax.set_xlabel(f"mean {label(outcome)}")
         ax.set_title(name_of(outcome), fontsize=16)
         ax.grid(axis="x", alpha=0.3)
@@ -757,7 +758,6 @@ def levels_figure(
                 coords = "data" if np.isfinite(at) else ("axes fraction", "data")
                 ax.annotate(text, where, xycoords=coords, xytext=(0, 11), ha="center",
                             textcoords="offset points", fontsize=12, color="#444444")  # fmt: skip
-            ax.margins(y=0.12)
         if outcome.endswith("moat"):
             ax.axvline(0, color=ORANGE, ls="--", lw=1.5)
     axes[0].set_ylabel(name_of(variant))
