@@ -314,13 +314,21 @@ def tournament(
     """Play every strategy in every situation over seeds: a situation x strategy table of
     the outcomes with confidence intervals, and whether the simulation agrees with the
     recommended strategy of each situation. Rerunning resumes."""
-    from .experiment.tournament import DEFAULT_FILE, load_tournament, run_tournament
+    from .experiment.tournament import (
+        DEFAULT_FILE,
+        TournamentRunError,
+        load_tournament,
+        run_tournament,
+    )
 
     try:
         loaded = load_tournament(file or DEFAULT_FILE, replicates=replicates)
         result = run_tournament(loaded, out, workers=workers, progress=True)
     except InputError as exc:
         _fail(str(exc))
+    except TournamentRunError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(result["report"])
     typer.echo(f"-> {result['path']}/ (table.csv, verdicts.csv, tournament.png, tournament.svg)")
 

@@ -163,9 +163,10 @@ def test_a_lighthouse_brings_its_users_and_history_and_takes_its_freshness_when_
     fresh = week.loc[4, "training_examples"] - week.loc[3, "training_examples"] - 10000.0
     assert 0 < week.loc[4, "training_examples[lighthouse]"] - 10000.0 <= fresh + 1e-9
     assert ts["data_age[lighthouse]"][ts.step < 4].isna().all()
-    age, held = ts.set_index("step")["data_age[lighthouse]"], ts.set_index("step")[
-        "training_examples[lighthouse]"
-    ]
+    age, held = (
+        ts.set_index("step")["data_age[lighthouse]"],
+        ts.set_index("step")["training_examples[lighthouse]"],
+    )
     staying_weeks = range(6, 30)
     assert all(age[t] < t - 4 for t in staying_weeks)  # fresh feedback lowers the mean age
     assert held[29] > held[5] > 10000.0
@@ -345,7 +346,8 @@ def test_a_lighthouse_without_users_brings_nothing():
     sc = scenario(**{"cold_start.lighthouse": {"users": 0, "at": 2, "examples": 5000},
                      "steps": 6})  # fmt: skip
     ts = run(sc, seed=1).timeseries
-    assert "training_examples[lighthouse]" not in ts or (ts["training_examples[lighthouse]"] == 0).all()
+    column = "training_examples[lighthouse]"
+    assert column not in ts or (ts[column] == 0).all()
     plain = run(scenario(steps=6), seed=1).timeseries
     assert ts["training_examples"].tolist() == plain["training_examples"].tolist()
 
@@ -354,9 +356,7 @@ def test_a_lighthouse_without_users_brings_nothing():
 def test_groups_and_firms_may_not_take_a_data_sources_name(where):
     from simulator.scenario import ScenarioError
 
-    if where == "firms":
-        change = {"firms": [{"name": "open"}, {"name": "b"}]}
-    else:
-        change = {where: "bought"}
+    firms = {"firms": [{"name": "open"}, {"name": "b"}]}
+    change = firms if where == "firms" else {where: "bought"}
     with pytest.raises(ScenarioError, match="is the name of a data source"):
         scenario(**change)

@@ -51,6 +51,7 @@ def _set_text(value: Any) -> str:
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
 
+
 __all__ = ["ResultsFolder"]
 
 MANIFEST = "manifest.json"

@@ -38,7 +38,10 @@ from simulator.scenario.loading import raise_issues
 
 from .spec import Name, SweepError
 
-__all__ = ["Tournament", "TournamentError", "load_tournament", "run_tournament", "verdicts"]
+__all__ = [
+    "Tournament", "TournamentError", "TournamentRunError", "load_tournament", "run_tournament",
+    "verdicts",
+]  # fmt: skip
 
 #: The tournament file ``flywheel tournament`` plays when given none.
 DEFAULT_FILE = Path("scenarios") / "tournaments" / "decision_table.yaml"
@@ -120,6 +123,10 @@ class TournamentError(InputError):
 
     def __reduce__(self) -> tuple:
         return (type(self), (self.problems,))
+
+
+class TournamentRunError(RuntimeError):
+    """Some runs of a situation failed (the others are stored; rerunning retries them)."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +265,7 @@ def run_tournament(
     for name, experiment in tournament.sweeps.items():
         result = run_experiment(experiment, folder / name, workers=workers, progress=progress)
         if result.counts.get("failed"):
-            raise InputError(
+            raise TournamentRunError(
                 f"situation {name}: {result.counts['failed']} run(s) failed; see the error "
                 f"column of {result.path / 'runs.parquet'} (rerun to retry them)"
             )

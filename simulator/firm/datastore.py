@@ -94,8 +94,14 @@ class DataStore:
         """Training examples per source and group."""
         return {name: counts.examples for name, counts in self.sources.items()}
 
-    def age_and_add(self, kept, used: np.ndarray, used_wrong: np.ndarray,
-                    source: str = "users", lighthouse: np.ndarray | None = None) -> None:  # fmt: skip
+    def age_and_add(
+        self,
+        kept,
+        used: np.ndarray,
+        used_wrong: np.ndarray,
+        source: str = "users",
+        lighthouse: np.ndarray | None = None,
+    ) -> None:
         """One step: everything held ages by :attr:`decay`; this step's data is added.
 
         ``kept``: the signals that passed the filter (clean and wrong counts); ``used``:
