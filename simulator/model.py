@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 
 from .engines import make_engine, resolve_engine, uses_agents
-from .engines.draws import GroupOrder
+from .engines.draws import ActiveRates, GroupOrder
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
 from .firm.pipeline import PipelineCounts
@@ -86,6 +86,8 @@ class FlywheelModel(mesa.Model):
         self.user_group = population.group
         self.groups = GroupOrder.of(self.user_group, self.n_groups)
         """The users listed group by group, for per-group sums."""
+        self.active_rates = ActiveRates(self.groups)
+        """The active users' interaction rates in group order, kept from step to step."""
         self.activity_multiplier = population.activity_multiplier
         self.adjacency = population.adjacency
         """The network as a CSR adjacency matrix (row i = user i's neighbours)."""
