@@ -138,9 +138,7 @@ class FlywheelModel(mesa.Model):
             estimator=self.firm.learner.uses_points,
             firms=self.firm_names if scenario.firms else None,
         )
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
-        )
+        self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)
 
     @property
@@ -257,6 +255,31 @@ class FlywheelModel(mesa.Model):
         users who are not active: only an active user has one).
         """
         return self.user_engine.user_arrays()
+
+
+class RecordCollector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` over reporters of the step record (:mod:`.metrics.reporters`).
+
+    Its ``model_reporters`` are functions of the model, as Mesa expects, and its columns and
+    values are what Mesa's ``collect`` would give; ``collect`` calls each reporter on the
+    record directly, without Mesa's per-value ``deepcopy`` (every value is a Python int or
+    float): Mesa's loop was a third of a step's fixed cost (measured at 100 users).
+    """
+
+    def __init__(self, reporters: dict) -> None:
+        super().__init__(
+            model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
+        )
+        self._record_reporters = tuple(reporters.items())
+
+    def collect(self, model) -> None:
+        if self.agent_reporters or self.agenttype_reporters:  # pragma: no cover - none here
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        record, columns = model.record, self.model_vars
+        for name, reporter in self._record_reporters:
+            columns[name].append(reporter(record))
 
 
 def _on_record(reporter):
