@@ -25,6 +25,7 @@ from .mechanisms.choice import is_plain
 from .metrics.reporters import model_reporters
 from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
+from .world.network.graphs import graph_from_csr
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
 from .world.streams import derive_streams
@@ -155,7 +156,7 @@ class FlywheelModel(mesa.Model):
     def graph(self) -> nx.Graph:
         """The network as a NetworkX graph (built from the adjacency on first use if needed)."""
         if self._graph is None:
-            self._graph = nx.from_scipy_sparse_array(self.adjacency)
+            self._graph = graph_from_csr(self.adjacency)
         return self._graph
 
     @property
