@@ -80,13 +80,23 @@ class GroupOrder:
         several times faster than a sequential sum (``bincount`` with weights) and
         fixed by the values alone, so every engine gets the same bits.
         """
-        starts, ends = self.bounds[:-1], self.bounds[1:]
-        nonempty = starts < ends
-        sums = np.zeros(len(starts))
-        if nonempty.any():
+        nonempty, starts = self._runs
+        sums = np.zeros(len(nonempty))
+        if len(starts):
             # Empty groups have no run, so consecutive non-empty starts delimit each run.
-            sums[nonempty] = np.add.reduceat(values, starts[nonempty])
+            sums[nonempty] = np.add.reduceat(values, starts)
         return sums
+
+    @property
+    def _runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which groups are non-empty, and where their runs start (computed once)."""
+        runs = self.__dict__.get("_runs_cache")
+        if runs is None:
+            starts, ends = self.bounds[:-1], self.bounds[1:]
+            nonempty = starts < ends
+            runs = (nonempty, starts[nonempty])
+            object.__setattr__(self, "_runs_cache", runs)  # a frozen dataclass's cache
+        return runs
 
 
 class ActiveRates:
