@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.mechanisms import fires
@@ -224,6 +224,7 @@ def _agents(users: ArrayUsers) -> list[SimpleNamespace]:
 
 @pytest.mark.parametrize("market", [False, True], ids=["one-product", "market"])
 @pytest.mark.parametrize("mechanism", USER_MECHANISMS, ids=lambda m: m.name)
+@settings(deadline=None)  # the first example may compile the kernel's loop (Numba)
 @given(data=st.data(), subset=st.booleans())
 def test_scalar_and_vector_kernels_agree(mechanism, market, data, subset):
     """The Mesa agent's kernel (one call per user) and the array kernel (one call for all)

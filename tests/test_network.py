@@ -318,3 +318,43 @@ def test_triangle_pair_numbering_is_exact_for_huge_blocks():
     row, column = triangle_pair(np.concatenate([starts, starts - 1]))
     assert row.tolist() == rows.tolist() + (rows - 1).tolist()
     assert column.tolist() == [0] * 4 + (rows - 2).tolist()
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "seed"), [(5, 1, 3), (12, 3, 1), (400, 2, 5), (3000, 3, 2**62 + 17)]
+)
+def test_barabasi_albert_edges_are_networkx_graph_edges(n, m, seed):
+    from simulator.world.network.graphs import barabasi_albert_edges
+
+    edges = barabasi_albert_edges(n, m, seed)
+    reference = nx.barabasi_albert_graph(n, m, seed=seed)
+    assert sorted(map(tuple, np.sort(edges, axis=1).tolist())) == sorted(
+        tuple(sorted(edge)) for edge in reference.edges()
+    )
+
+
+@pytest.mark.parametrize("kind", RANDOM + ["file"])
+@pytest.mark.parametrize("mean_degree", [6, 5])
+def test_edges_give_build_graphs_adjacency_and_graph(kind, mean_degree):
+    """The model's path (edges -> CSR -> graph on demand) gives build_graph's network."""
+    from simulator.world.network import read_network_file
+    from simulator.world.network.csr import edges_to_csr
+    from simulator.world.network.graphs import build_edges, graph_from_csr
+
+    n = 600
+    params = {"mean_degree": mean_degree if kind != "watts_strogatz" else 4}
+    if kind == "stochastic_block":
+        params["groups"] = groups_for(n)
+    if kind == "file":
+        params["path"] = DATA / "int_labels.txt"
+        n = read_network_file(params["path"])[0]
+    reference = build_graph(kind, n, rng=np.random.default_rng(7), **params)
+    edges = build_edges(kind, n, rng=np.random.default_rng(7), **params)
+    adjacency, expected = edges_to_csr(n, edges[:, 0], edges[:, 1]), to_csr(reference)
+    for field in ("indptr", "indices", "data"):
+        got, want = getattr(adjacency, field), getattr(expected, field)
+        assert got.dtype == want.dtype and np.array_equal(got, want), field
+    graph = graph_from_csr(adjacency)
+    assert list(graph.nodes()) == list(reference.nodes())
+    assert list(graph.edges()) == list(reference.edges())
+    assert all(list(graph.adj[v]) == list(reference.adj[v]) for v in reference)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
+from ..compiled import jit
 from ..mechanisms.retention import lock_in_table
 from ..mechanisms.states import ACTIVE_CODE, CHURNED_CODE, commit_all
 from .step import StepMoves, StepPlan, decide_with_kernels
@@ -72,6 +73,8 @@ class ArrayUsers:
         self._spread: dict[tuple, np.ndarray] = {}
         self._lock_in_key: tuple | None = None
         self._lock_in_factor = np.zeros(0)
+        self._spare: np.ndarray | None = None
+        self._scratch: dict[str, np.ndarray] = {}
         self.seed(initial_adopters, 0, quality)
 
     @classmethod
@@ -101,12 +104,30 @@ class ArrayUsers:
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         """Decide for every user from the start-of-step state, then commit (synchronous)."""
-        self.next_satisfaction = self.satisfaction
+        self.next_satisfaction = before = self.satisfaction
         moves = decide_with_kernels(self, plan)
         quality = np.asarray(plan.view.firm_quality, dtype=float).tolist()
         commit_all(self, moves.moves, moves.products, quality)
+        if self.satisfaction is not before:  # last step's array is free for the next one
+            self._spare = before
         self._steps += 1
         return moves
+
+    # -- buffers reused from step to step ---------------------------------------------------
+
+    def spare_satisfaction(self) -> np.ndarray:
+        """An array for this step's updated satisfaction, other than the current one."""
+        spare, self._spare = self._spare, None
+        if spare is None or spare is self.satisfaction or spare.shape != self.satisfaction.shape:
+            spare = np.empty_like(self.satisfaction)
+        return spare
+
+    def scratch(self, name: str, dtype) -> np.ndarray:
+        """A per-user work array called ``name`` (contents undefined), kept for reuse."""
+        array = self._scratch.get(name)
+        if array is None or array.dtype != dtype or len(array) != len(self.state):
+            array = self._scratch[name] = np.empty(len(self.state), dtype=dtype)
+        return array
 
     # -- products (a market of firms) -------------------------------------------------------
 
@@ -121,7 +142,7 @@ class ArrayUsers:
     def joining_satisfaction(self, users: np.ndarray, quality: list[list[float]]) -> np.ndarray:
         """A joiner's (or switcher's) first satisfaction: their new product's quality."""
         if self.product is None:
-            return self.per_user(quality[0])[users]
+            return np.asarray(quality[0], dtype=float)[self.group[users]]
         table = np.asarray(quality, dtype=float)
         return table[self.product[users], self.group[users]]
 
@@ -165,6 +186,9 @@ class ArrayUsers:
         if len(users) == 0:
             return
         indptr, indices = self.adjacency.indptr, self.adjacency.indices
+        if self.neighbours_on is None:
+            _add_to_neighbours(indptr, indices, users, change, self.active_neighbours)
+            return
         starts, ends = indptr[users], indptr[users + 1]
         lengths = ends - starts
         # Concatenate the neighbour slices of all users without a Python loop.
@@ -196,3 +220,11 @@ class ArrayUsers:
             "active_neighbours": self.active_neighbours.astype(np.int64),
             "satisfaction": np.where(self.state == ACTIVE_CODE, self.satisfaction, np.nan),
         } | ({} if self.product is None else {"product": self.product.astype(np.int64)})
+
+
+@jit
+def _add_to_neighbours(indptr, indices, users, change, counts):
+    """Add ``change`` to ``counts`` of every neighbour of each of ``users`` (CSR rows)."""
+    for user in users:
+        for position in range(indptr[user], indptr[user + 1]):
+            counts[indices[position]] += change

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..compiled import jit
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
 
@@ -79,13 +80,52 @@ class GroupOrder:
         several times faster than a sequential sum (``bincount`` with weights) and
         fixed by the values alone, so every engine gets the same bits.
         """
-        starts, ends = self.bounds[:-1], self.bounds[1:]
-        nonempty = starts < ends
-        sums = np.zeros(len(starts))
-        if nonempty.any():
+        nonempty, starts = self._runs
+        sums = np.zeros(len(nonempty))
+        if len(starts):
             # Empty groups have no run, so consecutive non-empty starts delimit each run.
-            sums[nonempty] = np.add.reduceat(values, starts[nonempty])
+            sums[nonempty] = np.add.reduceat(values, starts)
         return sums
+
+    @property
+    def _runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which groups are non-empty, and where their runs start (computed once)."""
+        runs = self.__dict__.get("_runs_cache")
+        if runs is None:
+            starts, ends = self.bounds[:-1], self.bounds[1:]
+            nonempty = starts < ends
+            runs = (nonempty, starts[nonempty])
+            object.__setattr__(self, "_runs_cache", runs)  # a frozen dataclass's cache
+        return runs
+
+
+class ActiveRates:
+    """The users' interaction rates listed in group order, 0.0 for users not active: the
+    values whose per-group sums are the expected interactions.
+
+    Kept from step to step and updated where a user's state changed since the last call
+    (found by comparing with a copy of the states), so that a step reads the states in
+    index order instead of gathering them in group order (a random access per user).
+    The values are exactly ``rate_in_order * (state[groups.order] == ACTIVE)``.
+    """
+
+    def __init__(self, groups: GroupOrder) -> None:
+        self.position = np.empty(len(groups.order), dtype=np.intp)
+        """Each user's position in group order."""
+        self.position[groups.order] = np.arange(len(groups.order))
+        self.order = groups.order
+        self.values = np.zeros(len(groups.order))
+        self._seen = np.zeros(0, dtype=np.int8)
+        self._rates: np.ndarray | None = None
+
+    def update(self, state: np.ndarray, rate_in_order: np.ndarray) -> np.ndarray:
+        """The values for ``state`` and ``rate_in_order`` (a new array when the rates change)."""
+        if rate_in_order is not self._rates or len(self._seen) != len(state):
+            _active_rates(self.order, state, rate_in_order, self.values)
+            self._seen, self._rates = state.copy(), rate_in_order
+        else:
+            _update_active_rates(state, self._seen, self.position, rate_in_order, self.values)
+        return self.values
 
 
 def draw_step(
@@ -95,6 +135,7 @@ def draw_step(
     rate_in_order: np.ndarray,
     product: np.ndarray | None = None,
     n_firms: int = 1,
+    active_rates: ActiveRates | None = None,
 ) -> StepDraws:
     """Draw one step's randomness, in a fixed order, from the users' stream.
 
@@ -107,15 +148,20 @@ def draw_step(
     distribution of the users' individual counts added up, for one draw instead of
     N. The summed rate is computed here, at model level, once for both engines. In a
     market (``product`` given: each user's firm, -1 if none) it is summed per firm and
-    group, and each firm's users' interactions are drawn per group.
+    group, and each firm's users' interactions are drawn per group. ``active_rates``, if
+    given, keeps the active users' rates from step to step (the same values, less work).
     """
     size = len(state)
     clock = rng.standard_exponential(size)
     potential = np.flatnonzero(state == POTENTIAL)
     word_of_mouth = rng.standard_exponential(len(potential))
     if product is None or n_firms == 1:
-        # rate * True == rate and rate * False == 0.0 exactly: the active users' rates.
-        expected = groups.sums(rate_in_order * (state[groups.order] == ACTIVE))
+        if active_rates is None:
+            values = np.empty(size)
+            _active_rates(groups.order, state, rate_in_order, values)
+        else:
+            values = active_rates.update(state, rate_in_order)
+        expected = groups.sums(values)
         interactions = rng.poisson(expected).astype(np.int64)
         return StepDraws(
             clock=clock,
@@ -162,3 +208,20 @@ def draw_market(
     reconsider = np.zeros(size, dtype=bool)
     reconsider[chosen] = True
     return pick, reconsider
+
+
+@jit
+def _active_rates(order, state, rate_in_order, out):
+    """``out[k]``: the rate of the k-th user in ``order`` if active, else 0.0."""
+    for k in range(len(order)):
+        out[k] = rate_in_order[k] if state[order[k]] == ACTIVE else 0.0
+
+
+@jit
+def _update_active_rates(state, seen, position, rate_in_order, out):
+    """:func:`_active_rates` again for the users whose state is not ``seen`` (then seen)."""
+    for i in range(len(state)):
+        if state[i] != seen[i]:
+            seen[i] = state[i]
+            k = position[i]
+            out[k] = rate_in_order[k] if state[i] == ACTIVE else 0.0

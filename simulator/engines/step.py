@@ -233,7 +233,7 @@ def run_step(model) -> StepRecord:
     product = None if market is None else engine.product
     draws = draw_step(  # 2
         model.streams.steps, engine.state, model.groups, model.rate_in_order,
-        product, market or 1,
+        product, market or 1, model.active_rates,
     )  # fmt: skip
     firm_quality = np.stack([firm.quality for firm in firms])
     risks = [firm.risk for firm in firms]

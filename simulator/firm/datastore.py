@@ -15,6 +15,8 @@ Two levels, because the learners need different things:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .sources import SOURCES, GroupTruth, curated_points
@@ -36,14 +38,20 @@ class SourceCounts:
         self.examples = np.zeros(n_groups)
         self.wrong = np.zeros(n_groups)
         self.age_sum = np.zeros(n_groups)
+        self.held = False
+        """Whether anything was ever added: until then every count is 0.0 and ageing
+        leaves it 0.0, so :meth:`age` skips the arithmetic (a step's fixed cost)."""
 
     def age(self, decay: float) -> None:
         """One step older: each example's weight times ``decay``, its age plus one."""
+        if not self.held:
+            return
         self.age_sum = (self.age_sum + self.examples) * decay
         self.examples = self.examples * decay
         self.wrong = self.wrong * decay
 
     def add(self, examples: np.ndarray, wrong: np.ndarray) -> None:
+        self.held = True
         self.examples = self.examples + examples
         self.wrong = self.wrong + wrong
 
@@ -51,6 +59,27 @@ class SourceCounts:
     def mean_age(self) -> np.ndarray:
         return np.divide(self.age_sum, self.examples, out=np.full(len(self.examples), np.nan),
                          where=self.examples > 0)  # fmt: skip
+
+
+class SourceRecords(Mapping):
+    """A read-only snapshot of every source's counts, ``name -> (examples, wrong, mean
+    age)`` per group: the arrays as they are now (ageing and adding replace them, never
+    change them in place), the mean age computed when read (most steps nobody reads it)."""
+
+    def __init__(self, sources: dict[str, SourceCounts]) -> None:
+        self._held = {name: (c.examples, c.wrong, c.age_sum) for name, c in sources.items()}
+
+    def __getitem__(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        examples, wrong, age_sum = self._held[name]
+        mean_age = np.divide(age_sum, examples, out=np.full(len(examples), np.nan),
+                             where=examples > 0)  # fmt: skip
+        return examples, wrong, mean_age
+
+    def __iter__(self):
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 EXCLUSIVE = {"users": True, "curated": True, "synthetic": True, "open": False,
@@ -81,6 +110,7 @@ class DataStore:
         """Training examples per source (a breakdown of ``examples``; the totals are kept by
         their own recursion, so the breakdown adds up to them to rounding)."""
         self.sources["curated"].examples = np.full(n_groups, initial)
+        self.sources["curated"].held = True
         self.shared = np.zeros(n_groups)
         """Of the training examples, those a rival can hold too (open data, datasets not
         bought exclusively), aged like the rest."""

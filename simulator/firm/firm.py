@@ -12,11 +12,12 @@ Each part has its own module: the data store (:mod:`.datastore`), the pipeline s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .datastore import DataStore, PointStore, decay_factor
+from .datastore import DataStore, PointStore, SourceRecords, decay_factor
 from .deployment import Deployment, Trained
 from .economics import Ledger, step_accounts
 from .learners import Fitted, Learner, make_learner
@@ -43,7 +44,7 @@ class FirmRecord:
     """Estimator learners: synthetic points per group in the training set."""
     training_set: int | None
     """Estimator learners: points in the training set."""
-    sources: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    sources: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
     """Per source: training examples, mislabelled ones, mean age per group."""
     shared: np.ndarray | None = None
     """Training examples a rival can hold too (open data, non-exclusive purchases)."""
@@ -173,6 +174,8 @@ class Firm:
     def add_blocks(self, step: int) -> None:
         """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py); what
         they cost is booked with the step's accounts (at step 0: with step 1's)."""
+        if not self.cold_start.in_use:  # no tactic: no block (a step's fixed cost)
+            return
         for block in blocks_at(step, self.cold_start, self.groups):
             points = self.store.points
             if points is not None:  # the same examples as data points
@@ -264,7 +267,7 @@ class Firm:
             model_version=self.model_version,
             synthetic=None if points is None else points.synthetic.copy(),
             training_set=None if points is None else points.size,
-            sources={name: (c.examples, c.wrong, c.mean_age) for name, c in store.sources.items()},
+            sources=SourceRecords(store.sources),
             shared=store.shared,
             revenue=self.ledger.revenue,
             cost=self.ledger.cost,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..compiled import jit
 from .base import Decision, Members, UserMechanism, fires
 from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
 from .states import POTENTIAL, Move
@@ -158,6 +159,8 @@ class Adoption(UserMechanism):
             word_of_mouth = word_of_mouth[np.searchsorted(draws.potential, index)]
         if params.market is not None:
             return self._decide_all_in_market(users, index, params, draws, word_of_mouth)
+        if members.whole:
+            return self._decide_all_compiled(users, index, params, draws)
         share = adopted_neighbour_share(users.active_neighbours[index], users.degree[index])
         adopts, by_word_of_mouth = adoption_events(
             params.rule, share, users.per_user(params.attractiveness)[index], params.innovation,
@@ -165,6 +168,23 @@ class Adoption(UserMechanism):
         )  # fmt: skip
         organic = by_word_of_mouth[adopts]
         adopters = index[adopts]
+        return Decision(
+            moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
+            organic=int(np.count_nonzero(organic)),
+        )
+
+    def _decide_all_compiled(self, users, index, params: AdoptionParams, draws) -> Decision:
+        """The vector kernel for one product, in one compiled pass over the potential users
+        (their word-of-mouth clocks are aligned with ``index``)."""
+        adopters = users.scratch("adopters", np.intp)
+        organic = users.scratch("organic", np.bool_)
+        count = _adoption_pass(
+            index, users.active_neighbours, users.degree, users.group,
+            np.asarray(params.attractiveness, dtype=float), params.innovation, params.imitation,
+            params.threshold, params.rule == "bass", params.dt, draws.clock, draws.word_of_mouth,
+            adopters, organic,
+        )  # fmt: skip
+        adopters, organic = adopters[:count], organic[:count]
         return Decision(
             moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
             organic=int(np.count_nonzero(organic)),
@@ -221,6 +241,35 @@ class Adoption(UserMechanism):
             products={Move.ADOPT: product[~organic], Move.ADOPT_WOM: product[organic]},
             organic=int(np.count_nonzero(organic)),
         )
+
+
+@jit
+def _adoption_pass(
+    potential, active_neighbours, degree, group, attract, innovation, imitation, threshold,
+    bass, dt, clock, word_of_mouth, adopters, organic,
+):  # fmt: skip
+    """:func:`adoption_events` for each potential user, in index order, with the same
+    operations in the same order; the adopters into ``adopters`` (and whether by word of
+    mouth into ``organic``); returns how many."""
+    count = 0
+    for k in range(len(potential)):
+        i = potential[k]
+        share = active_neighbours[i] / degree[i] if degree[i] > 0 else 0.0
+        a = attract[group[i]]
+        spontaneous_rate = innovation * a
+        spontaneous = spontaneous_rate * dt > clock[i]
+        if bass:
+            social_rate = imitation * share * a
+            social = social_rate * dt > word_of_mouth[k]
+            social_first = word_of_mouth[k] * spontaneous_rate < clock[i] * social_rate
+            by_word_of_mouth = social and (social_first or not spontaneous)
+        else:
+            by_word_of_mouth = share >= threshold and share > 0.0
+        if spontaneous or by_word_of_mouth:
+            adopters[count] = i
+            organic[count] = by_word_of_mouth
+            count += 1
+    return count
 
 
 def _market_events(params, spontaneous_rate, social_rate, share, spontaneous_draw, wom_draw):

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..compiled import jit
 from .base import Decision, Members, UserMechanism, fires
-from .states import ACTIVE, CHURNED, Move
+from .states import ACTIVE, ACTIVE_CODE, CHURNED, Move
 
 # -- the formulas -----------------------------------------------------------------------
 
@@ -149,6 +150,8 @@ class Retention(UserMechanism):
         return Move.CHURN if fires(hazard, params.dt, draws.clock[user.node]) else Move.STAY
 
     def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
+        if params.firm_quality is None and params.risk is None and members.whole:
+            return self._decide_all_compiled(users, params, draws)
         # Computed over all users and masked to the members: most users are active for
         # most of a run, and whole-array arithmetic is cheaper than gathering them.
         if params.firm_quality is None:
@@ -172,6 +175,100 @@ class Retention(UserMechanism):
         churns = fires(hazard, params.dt, draws.clock) & members.mask(users)
         return Decision(moves={Move.CHURN: np.flatnonzero(churns)}, satisfaction=satisfaction)
 
+    def _decide_all_compiled(self, users, params: RetentionParams, draws) -> Decision:
+        """The vector kernel for one product under the hazard rule, in one compiled pass.
+
+        The pass updates everyone's satisfaction and lists the active users whose clock is
+        below an upper bound on the churn hazard of their block of users (the hazard of
+        the least satisfied one, at no lock-in): only they can churn, a few per cent of
+        the active users, so the exact hazard (an ``exp`` and the lock-in lookup) is
+        computed for them alone, by the same formula as everywhere else.
+        """
+        satisfaction = users.spare_satisfaction()
+        candidates = users.scratch("churn_candidates", np.intp)
+        count = _satisfaction_and_churn_candidates(
+            users.state, users.satisfaction, users.group,
+            np.asarray(params.quality, dtype=float), params.satisfaction_rate, draws.clock,
+            params.reference_quality, params.base_rate, params.sensitivity, params.dt,
+            satisfaction, candidates,
+        )  # fmt: skip
+        candidates = candidates[:count]
+        table = users.lock_in_table(params.lock_in, params.lock_in_time)
+        hazard = churn_hazard_locked(
+            satisfaction[candidates], params.reference_quality, params.base_rate,
+            params.sensitivity, table[users.tenure[candidates]],
+        )  # fmt: skip
+        churners = candidates[fires(hazard, params.dt, draws.clock[candidates])]
+        return Decision(moves={Move.CHURN: churners}, satisfaction=satisfaction)
+
+
+BOUND_BLOCK = 2048
+"""Users per block of :func:`_satisfaction_and_churn_candidates` (one hazard bound each)."""
+
+BOUND_MARGIN = 1e-6
+"""Relative margin on the hazard bound: it is computed with another ``exp`` than the
+hazard's (libm against NumPy's), which may differ in the last bits."""
+
+
+@jit
+def _satisfaction_and_churn_candidates(
+    state, satisfaction, group, quality, rate, clock, reference, base_rate, sensitivity, dt,
+    out, candidates,
+):  # fmt: skip
+    """Everyone's :func:`updated_satisfaction` into ``out``; the active users who may churn
+    into ``candidates``; returns how many.
+
+    The churn hazard falls with satisfaction (``sensitivity >= 0``) and the lock-in factor
+    is at most 1, so in a block of users no active user's hazard exceeds
+    ``base_rate exp(-sensitivity (lowest - reference))``, ``lowest`` the block's lowest
+    updated satisfaction among active users: a user whose clock is above that bound
+    (times ``dt``) cannot churn, whatever their exact hazard.
+    """
+    # Added to a user's satisfaction for the block's minimum: 0 if active, else infinite.
+    ignore = np.full(3, np.inf)
+    ignore[ACTIVE_CODE] = 0.0
+    n = len(state)
+    found = 0
+    for start in range(0, n, BOUND_BLOCK):
+        end = min(start + BOUND_BLOCK, n)
+        # Four running minima, not one: a single one chains every user's comparison to
+        # the previous one's (2x slower, measured).
+        low0 = low1 = low2 = low3 = np.inf
+        i = start
+        while i + 4 <= end:
+            s = satisfaction[i]
+            s = s + rate * (quality[group[i]] - s)
+            out[i] = s
+            low0 = min(low0, s + ignore[state[i]])
+            s = satisfaction[i + 1]
+            s = s + rate * (quality[group[i + 1]] - s)
+            out[i + 1] = s
+            low1 = min(low1, s + ignore[state[i + 1]])
+            s = satisfaction[i + 2]
+            s = s + rate * (quality[group[i + 2]] - s)
+            out[i + 2] = s
+            low2 = min(low2, s + ignore[state[i + 2]])
+            s = satisfaction[i + 3]
+            s = s + rate * (quality[group[i + 3]] - s)
+            out[i + 3] = s
+            low3 = min(low3, s + ignore[state[i + 3]])
+            i += 4
+        while i < end:
+            s = satisfaction[i]
+            s = s + rate * (quality[group[i]] - s)
+            out[i] = s
+            low0 = min(low0, s + ignore[state[i]])
+            i += 1
+        lowest = min(min(low0, low1), min(low2, low3))
+        if lowest == np.inf:  # nobody active in the block
+            continue
+        bound = base_rate * np.exp(-sensitivity * (lowest - reference)) * dt
+        bound = bound * (1.0 + BOUND_MARGIN)
+        for i in range(start, end):
+            candidates[found] = i  # kept only if it counts: no branch to mispredict
+            found += (state[i] == ACTIVE_CODE) & (clock[i] < bound)
+    return found
+
 
 # -- rejoining --------------------------------------------------------------------------
 
@@ -188,8 +285,11 @@ class Rejoining(UserMechanism):
     name = "rejoining"
     states = (CHURNED,)
 
-    def prepare(self, view) -> RejoinParams:
-        return RejoinParams(dt=float(view.scenario.dt), rate=float(view.scenario.churn.rejoin_rate))
+    def prepare(self, view) -> RejoinParams | None:
+        rate = float(view.scenario.churn.rejoin_rate)
+        if rate <= 0:  # nobody rejoins: 0 * dt > clock never holds
+            return None
+        return RejoinParams(dt=float(view.scenario.dt), rate=rate)
 
     def decide(self, user, params: RejoinParams, draws) -> Move:
         return Move.REJOIN if fires(params.rate, params.dt, draws.clock[user.node]) else Move.STAY

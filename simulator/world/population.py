@@ -14,7 +14,7 @@ import scipy.sparse
 
 from .network import csr
 from .network.csr import complete_csr
-from .network.graphs import build_graph, to_csr
+from .network.graphs import build_edges
 from .streams import Streams
 
 FAST_NETWORK_FROM = 50_000
@@ -121,12 +121,15 @@ def uses_fast_network(scenario) -> bool:
 def build_network(
     scenario, group: np.ndarray, rng: np.random.Generator
 ) -> tuple[scipy.sparse.csr_array, nx.Graph | None]:
-    """The scenario's network as a CSR adjacency, plus the NetworkX graph when one was built."""
+    """The scenario's network as a CSR adjacency (and no NetworkX graph: ``None``, kept for
+    callers that unpack two values; ``FlywheelModel.graph`` builds it when needed)."""
     net, size = scenario.network, scenario.population.size
     model = {"mean_degree": net.mean_degree, "rewire": net.rewire, "homophily": net.homophily}
     if net.kind == "complete":
         return complete_csr(size), None
     if uses_fast_network(scenario):
         return csr.build_csr(net.kind, size, **model, groups=group, rng=rng), None
-    graph = build_graph(net.kind, size, **model, groups=group, path=net.path, rng=rng)
-    return to_csr(graph), graph
+    # NetworkX's generators, the same graph as ``build_graph``'s, as a CSR adjacency without
+    # building NetworkX objects; the model builds the graph from it when asked (agent engine).
+    edges = build_edges(net.kind, size, **model, groups=group, path=net.path, rng=rng)
+    return csr.edges_to_csr(size, edges[:, 0], edges[:, 1]), None

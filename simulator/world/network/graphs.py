@@ -8,8 +8,10 @@ integers ``0 .. n-1`` and every user is a node, isolated or not.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import random
 
 import networkx as nx
 import numpy as np
@@ -101,26 +103,49 @@ def build_graph(
     .. [4] P. W. Holland, K. B. Laskey and S. Leinhardt, "Stochastic blockmodels:
        first steps", Social Networks 5, 109-137 (1983).
     """
+    if kind == "complete":
+        n = check_parameters(KINDS, kind, n, mean_degree, rewire, homophily, rng, groups)[0]
+        rng.integers(2**63 - 1)  # the one integer every kind draws
+        return nx.complete_graph(n)  # already canonical: nodes and edges in sorted order
+    edges = build_edges(
+        kind, n, mean_degree=mean_degree, rewire=rewire, homophily=homophily,
+        groups=groups, path=path, rng=rng,
+    )  # fmt: skip
+    return _canonical(n, edges)
+
+
+def build_edges(
+    kind: str,
+    n: int,
+    *,
+    mean_degree: float = 6,
+    rewire: float = 0.1,
+    homophily: float = 0.0,
+    groups: np.ndarray | None = None,
+    path: str | os.PathLike | None = None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The edges (an E x 2 int64 array, in no particular order, possibly with repeats) of
+    the graph :func:`build_graph` returns for the same arguments and ``rng`` state:
+    ``_canonical(n, build_edges(...))`` is that graph, and ``csr.edges_to_csr`` of them
+    its adjacency, without building NetworkX objects (``kind`` is not ``complete``)."""
     n, mean_degree, rewire, homophily, groups = check_parameters(
         KINDS, kind, n, mean_degree, rewire, homophily, rng, groups
     )
     seed = int(rng.integers(2**63 - 1))
-
-    if kind == "complete":
-        return nx.complete_graph(n)  # already canonical: nodes and edges in sorted order
     if kind == "erdos_renyi":
         p = min(1.0, mean_degree / (n - 1)) if n > 1 else 0.0
         graph = nx.fast_gnp_random_graph(n, p, seed=seed)
     elif kind == "barabasi_albert":
         graph = _barabasi_albert(n, mean_degree, seed)
+        if isinstance(graph, np.ndarray):
+            return graph
     elif kind == "watts_strogatz":
         k = int(mean_degree)
         graph = nx.complete_graph(n) if k >= n else nx.watts_strogatz_graph(n, k, rewire, seed)
     elif kind == "stochastic_block":
-        edges = stochastic_block_edges(
-            n, mean_degree, homophily, groups, np.random.default_rng(seed)
-        )
-        return _canonical(n, edges)
+        sampler = np.random.default_rng(seed)
+        return stochastic_block_edges(n, mean_degree, homophily, groups, sampler)
     else:
         if path is None:
             raise InputError("network.path is required when network.kind is 'file'")
@@ -130,8 +155,8 @@ def build_graph(
                 f"network.path: file '{path}' has {n_file} nodes but population.size is {n}; "
                 f"set population.size: {n_file}"
             )
-        return _canonical(n, _edge_array(edges))
-    return _canonical(n, _edge_array(graph.edges()))
+        return _edge_array(edges)
+    return _edge_array(graph.edges())
 
 
 def check_parameters(
@@ -193,17 +218,81 @@ def check_parameters(
     return int(n), *numbers, groups
 
 
-def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph:
-    """Preferential attachment with expected mean degree ``mean_degree`` (at least 2)."""
+def _barabasi_albert(n: int, mean_degree: float, seed: int) -> nx.Graph | np.ndarray:
+    """Preferential attachment with expected mean degree ``mean_degree`` (at least 2): a
+    graph, or the edges of one (an E x 2 array) when the graph is NetworkX's
+    ``barabasi_albert_graph``."""
     half = mean_degree / 2
     fewer, more = max(1, math.floor(half)), max(1, math.ceil(half))
     if n <= more:  # too few users to attach `more` edges each: everyone knows everyone
         return nx.complete_graph(n)
     if fewer == more:
-        return nx.barabasi_albert_graph(n, fewer, seed=seed)
+        return barabasi_albert_edges(n, fewer, seed)
     # A new user brings `fewer` edges with probability p, else `more` (= fewer + 1):
     # expected edges per user p * fewer + (1 - p) * more = half  =>  p = more - half.
     return nx.dual_barabasi_albert_graph(n, fewer, more, more - half, seed=seed)
+
+
+def barabasi_albert_edges(n: int, m: int, seed: int) -> np.ndarray:
+    """The edges of ``nx.barabasi_albert_graph(n, m, seed=seed)`` (``1 <= m < n``), drawn
+    the same way (the same ``random.Random(seed)`` calls in the same order, the same
+    ``set`` of targets per new node, so the same edges) without building the graph: at
+    10^4 users a tenth of the time (``tests/test_network.py`` checks they are the same).
+
+    NetworkX starts from a star on nodes ``0 .. m`` (``repeated_nodes`` lists each node
+    once per edge end: ``[0] * m + [1 .. m]``), then each new node picks ``m`` distinct
+    targets uniformly from ``repeated_nodes`` and both ends are appended.
+    """
+    generator = random.Random(seed)
+    repeated = [0] * m + list(range(1, m + 1))
+    extend = repeated.extend
+    sources, targets = [0] * m, list(range(1, m + 1))
+    if not _choice_is_getrandbits():  # pragma: no cover - another Python's random module
+        choice = generator.choice
+        for source in range(m + 1, n):
+            chosen = set()
+            while len(chosen) < m:
+                chosen.add(choice(repeated))
+            extend(chosen)
+            extend([source] * m)
+            targets.extend(chosen)
+    else:
+        # ``random.choice(seq)`` inlined: ``seq[r]`` with ``r`` the first ``getrandbits(k)``
+        # below ``len(seq)``, ``k = len(seq).bit_length()`` (CPython's _randbelow).
+        getrandbits = generator.getrandbits
+        for source in range(m + 1, n):
+            size = len(repeated)
+            k = size.bit_length()
+            chosen = set()
+            while len(chosen) < m:
+                r = getrandbits(k)
+                while r >= size:
+                    r = getrandbits(k)
+                chosen.add(repeated[r])
+            extend(chosen)
+            extend([source] * m)
+            targets.extend(chosen)
+    sources.extend(np.repeat(np.arange(m + 1, n), m).tolist() if n > m + 1 else [])
+    return np.column_stack([np.asarray(sources, dtype=np.int64), np.asarray(targets, np.int64)])
+
+
+@functools.cache
+def _choice_is_getrandbits() -> bool:
+    """Whether ``random.Random.choice`` picks ``seq[r]`` with ``r`` drawn by rejection from
+    ``getrandbits(len(seq).bit_length())`` (CPython 3.12, 3.13), checked on 2,000 picks."""
+    if random.Random._randbelow is not random.Random._randbelow_with_getrandbits:
+        return False
+    seq = list(range(1, 300))
+    reference, inlined = random.Random(1), random.Random(1)
+    for size in range(1, 2001):
+        part = seq[: 1 + size % 299]
+        k = len(part).bit_length()
+        r = inlined.getrandbits(k)
+        while r >= len(part):
+            r = inlined.getrandbits(k)
+        if reference.choice(part) != part[r]:
+            return False
+    return True
 
 
 def stochastic_block_edges(
@@ -271,6 +360,17 @@ def _canonical(n: int, edges: np.ndarray) -> nx.Graph:
     graph.add_nodes_from(range(n))
     graph.add_edges_from(zip(low.tolist(), high.tolist(), strict=True))  # Python ints as nodes
     return graph
+
+
+def graph_from_csr(adjacency: scipy.sparse.csr_array) -> nx.Graph:
+    """The graph of a symmetric adjacency, as :func:`build_graph` returns it (nodes
+    ``0 .. n-1`` in order, edges sorted): ``graph_from_csr(edges_to_csr(n, *edges.T))`` is
+    ``_canonical(n, edges)``."""
+    n = adjacency.shape[0]
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(adjacency.indptr))
+    columns = adjacency.indices.astype(np.int64)
+    upper = rows < columns
+    return _canonical(n, np.column_stack([rows[upper], columns[upper]]))
 
 
 def realised_mean_degree(graph: nx.Graph) -> float:
