@@ -173,6 +173,13 @@ def _source(name: str | os.PathLike, overrides: Mapping[str, Any] | None) -> str
     return f"{path}@{sets}" if sets else path
 
 
+class SavedFiles(list):
+    """The files :meth:`Lesson.save` wrote; a notebook does not echo them (it printed them)."""
+
+    def _ipython_display_(self) -> None:
+        """Nothing to show: the save already said where the files are."""
+
+
 @dataclass
 class Prediction:
     """A guess written down before a run: a number, or a curve ``{week: value}``."""
@@ -198,8 +205,14 @@ class Prediction:
         return _with_unit(self.guess, self.unit)
 
 
+#: A result as a sentence shows it: thousands without decimals, smaller numbers to 3 digits.
+_SHORT = "short"
+
+
 def _with_unit(value: float, unit: str, digits: str = ",g") -> str:
     """``"week 17"`` for weeks, ``"3,470 users"`` otherwise."""
+    if digits == _SHORT:
+        digits = ",.0f" if abs(value) >= 100 else ".3g"
     number = format(value, digits)
     if unit == "week":
         return f"week {number}"
@@ -231,7 +244,8 @@ class Lesson:
     ----------
     name : str
         The lesson's folder name, e.g. ``"01_cycle_and_takeoff"``; its figures go to
-        ``results/lessons/<name>/`` (or ``$FLYWHEEL_LESSON_OUT/<name>/``).
+        ``results/lessons/<name>/`` (at test size ``results/lessons-test/<name>/``), or
+        ``$FLYWHEEL_LESSON_OUT/<name>/``.
     size : str, optional
         ``classroom`` or ``test``; default ``$FLYWHEEL_LESSON_SIZE``, else classroom.
     """
@@ -242,7 +256,9 @@ class Lesson:
         self.name = name
         self.size = lesson_size(size)
         base = os.environ.get(OUT_VARIABLE)
-        root = Path(base) if base else project_root() / "results" / "lessons"
+        # A test run never overwrites the figures a classroom run exported.
+        folder = "lessons" if self.size.population is None else "lessons-test"
+        root = Path(base) if base else project_root() / "results" / folder
         self.folder = root / name
         self.predictions: list[Prediction] = []
 
@@ -433,7 +449,7 @@ class Lesson:
         Prints one sentence saying how far the guess was. The prediction and result are
         also written to ``predictions.json`` in the lesson's folder.
         """
-        if prediction.is_curve:
+        if timeseries is not None or column is not None or prediction.is_curve:
             if timeseries is None or column is None or column not in timeseries:
                 raise InputError(
                     f"reveal {prediction.question!r}: a sketched curve is revealed against a "
@@ -441,6 +457,9 @@ class Lesson:
                 )
             fig = _curve_figure(prediction, timeseries, column)
             prediction.result = float(timeseries[column].iloc[-1])
+            weeks = timeseries["time"] if "time" in timeseries else timeseries["step"]
+            print(f"{prediction.question}: at week {float(weeks.iloc[-1]):g} the simulation "
+                  f"gave {_with_unit(prediction.result, prediction.unit, _SHORT)}.")  # fmt: skip
         else:
             if result is None or not math.isfinite(float(result)):
                 shown = "never" if prediction.unit == "week" else "not defined"
@@ -465,7 +484,7 @@ class Lesson:
 
     # -- exporting ------------------------------------------------------------------------
 
-    def save(self, fig: Figure, stem: str) -> list[Path]:
+    def save(self, fig: Figure, stem: str) -> SavedFiles:
         """Write ``fig`` as ``<stem>.png`` (150 dpi) and ``<stem>.svg`` into the lesson's
         folder, for slides; return the two paths (also printed)."""
         if not stem or any(ch in stem for ch in "/\\") or stem.startswith("."):
@@ -473,7 +492,7 @@ class Lesson:
         self.folder.mkdir(parents=True, exist_ok=True)
         paths = [save_figure(fig, self.folder / f"{stem}.{fmt}") for fmt in ("png", "svg")]
         print(f"Saved {paths[0].name} and {paths[1].name} in {self.folder}")
-        return paths
+        return SavedFiles(paths)
 
     def handout(self, comparison: Comparison, stem: str) -> Path:
         """Write ``comparison`` as a comparison folder ``<stem>/`` in the lesson's folder
@@ -492,18 +511,18 @@ def _verdict(prediction: Prediction) -> str:
     """One sentence: the result, how far the guess was, and where the class stood."""
     result, guess, unit = prediction.result, prediction.guess, prediction.unit
     assert result is not None
-    parts = [f"{prediction.question}: the simulation gave {_with_unit(result, unit, ',.3g')}."]
+    parts = [f"{prediction.question}: the simulation gave {_with_unit(result, unit, _SHORT)}."]
     if isinstance(guess, float):
         if guess == result:
             parts.append("You predicted exactly that.")
         else:
             side = "above" if guess > result else "below"
-            gap = abs(guess - result)
-            parts.append(f"You predicted {_with_unit(guess, unit)}: {gap:,.3g} {side}.")
+            gap = format(abs(guess - result), ",.0f" if abs(guess - result) >= 100 else ".3g")
+            parts.append(f"You predicted {_with_unit(guess, unit)}: {gap} {side}.")
     if prediction.class_guesses:
         guesses = np.asarray(prediction.class_guesses)
         parts.append(
-            f"The class's median guess was {np.median(guesses):,.3g}; "
+            f"The class's median guess was {_with_unit(float(np.median(guesses)), unit, _SHORT)}; "
             f"{int(np.sum(guesses < result))} of {len(guesses)} guessed lower."
         )
     return " ".join(parts)
@@ -522,8 +541,8 @@ def _number_figure(prediction: Prediction) -> Figure:
                    label=f"your guess: {prediction.guess:,g}", zorder=4)  # fmt: skip
         values.append(prediction.guess)
     if prediction.result is not None:
-        ax.axvline(prediction.result, color=BLACK, lw=3.5,
-                   label=f"the simulation: {prediction.result:,.3g}")  # fmt: skip
+        shown = _with_unit(prediction.result, "", _SHORT)
+        ax.axvline(prediction.result, color=BLACK, lw=3.5, label=f"the simulation: {shown}")
         values.append(prediction.result)
     else:
         ax.text(0.5, 0.75, "the simulation: never" if prediction.unit == "week"
@@ -551,9 +570,13 @@ def _curve_figure(prediction: Prediction, timeseries: pd.DataFrame, column: str)
     fig, (ax,) = new_figure(prediction.question[:1].upper() + prediction.question[1:], None)
     weeks = timeseries["time"] if "time" in timeseries else timeseries["step"]
     ax.plot(weeks, timeseries[column], color=PALETTE[0], label=f"the simulation: {title}")
-    points = sorted(prediction.guess.items())  # type: ignore[union-attr]
-    ax.plot([w for w, _ in points], [v for _, v in points], color=ORANGE, ls="--", marker="D",
-            markersize=11, label="your sketch")  # fmt: skip
+    if prediction.is_curve:
+        points = sorted(prediction.guess.items())  # type: ignore[union-attr]
+        ax.plot([w for w, _ in points], [v for _, v in points], color=ORANGE, ls="--",
+                marker="D", markersize=11, label="your sketch")  # fmt: skip
+    else:
+        ax.text(0.5, 0.06, "no sketch written down", transform=ax.transAxes, ha="center",
+                fontsize=14, color="#555555")  # fmt: skip
     ax.set(xlabel="weeks", ylabel=prediction.unit or unit)
     legend_below(ax, ncol=2)
     return fig

@@ -127,7 +127,7 @@ def test_a_prediction_is_recorded_and_revealed_against_the_result(lesson, capsys
     out = capsys.readouterr().out
     assert "the simulation gave week 17" in out
     assert "You predicted week 20: 3 above" in out
-    assert "median guess was 10; 2 of 3 guessed lower" in out
+    assert "median guess was week 10; 2 of 3 guessed lower" in out
     saved = json.loads((lesson.folder / "predictions.json").read_text())
     assert saved == [
         {"question": "the takeoff week", "unit": "week", "guess": 20.0,
@@ -135,6 +135,12 @@ def test_a_prediction_is_recorded_and_revealed_against_the_result(lesson, capsys
     ]  # fmt: skip
     texts = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
     assert "your guess: 20" in texts and "the simulation: 17" in texts
+
+
+def test_large_results_read_as_counts_not_in_scientific_notation(lesson, capsys):
+    lesson.reveal(lesson.predict("users after three years", 2500, "users"), 1173.4)
+    out = capsys.readouterr().out
+    assert "gave 1,173 users" in out and "You predicted 2,500 users: 1,327 above" in out
 
 
 def test_asking_again_replaces_the_earlier_guess(lesson):
@@ -170,6 +176,9 @@ def test_a_sketched_curve_is_drawn_against_the_run(lesson):
     sketch = [line for line in fig.axes[0].lines if line.get_label() == "your sketch"][0]
     assert list(sketch.get_xdata()) == [0.0, 52.0, 156.0]
     assert prediction.result == result.timeseries["active_users"].iloc[-1]
+    unsketched = lesson.predict("users", None, "users")
+    fig = lesson.reveal(unsketched, timeseries=result.timeseries, column="active_users")
+    assert [line.get_label() for line in fig.axes[0].lines] == ["the simulation: active users"]
 
 
 # -- tables over seeds --------------------------------------------------------------------
@@ -225,6 +234,7 @@ def test_final_numbers_counts_categories_and_formats_steps_inside_sections(lesso
 
 def test_save_writes_png_and_svg_into_the_lesson_folder(lesson, comparison):
     paths = lesson.save(comparison.figure, "moat")
+    assert paths._ipython_display_() is None  # a notebook does not echo the list
     assert [p.name for p in paths] == ["moat.png", "moat.svg"]
     assert all(p.parent == lesson.folder and p.stat().st_size > 1000 for p in paths)
     assert paths[0].read_bytes()[:4] == b"\x89PNG"
@@ -316,3 +326,9 @@ def test_the_student_version_drops_instructor_cells_and_outputs(tmp_path):
     assert lessons.main(["check", str(path)]) == 0
     assert len(lessons.read_notebook(path)["cells"]) == 3  # strip keeps the notes
     assert lessons.main(["check", str(tmp_path / "missing.ipynb")]) == 2
+
+
+def test_a_test_run_exports_beside_the_classroom_s_figures(monkeypatch):
+    monkeypatch.delenv(lessons.OUT_VARIABLE, raising=False)
+    assert Lesson("07_x", size="classroom").folder == ROOT / "results" / "lessons" / "07_x"
+    assert Lesson("07_x", size="test").folder == ROOT / "results" / "lessons-test" / "07_x"
