@@ -118,7 +118,15 @@ class FlywheelModel(mesa.Model):
         self.user_engine = make_engine(self.engine, self, population, self.firm.quality)
         """Computes the users' half of each step (``UserEngine`` protocol)."""
         self.entered[0] = not scenario.firms or scenario.firms[0].enters_at == 0
+        self.firms[0].served = len(population.initial_adopters)
+        for j, firm in enumerate(self.firms):
+            firm.active_before = int(self._firm_counts[j].sum())
+            if firm.cold_start.free_tier.enabled:  # the first users start free too
+                firm.ledger.free_users = firm.active_before
+        self.lighthouse_users: dict[int, np.ndarray] = {}
+        """Per firm, the users its lighthouse customer brought."""
         self.enter_firms(0)
+        self.run_events(0)
 
         pipelines = tuple(PipelineCounts.empty(self.n_groups) for _ in self.firms)
         self.record = StepRecord(
@@ -135,6 +143,8 @@ class FlywheelModel(mesa.Model):
             self.group_names,
             estimator=self.firm.learner.uses_points,
             firms=self.firm_names if scenario.firms else None,
+            sources=any(firm.cold_start.in_use for firm in self.firms),
+            economics=any(firm.economics is not None for firm in self.firms),
         )
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
@@ -183,45 +193,110 @@ class FlywheelModel(mesa.Model):
             if self.entered[j] or firm.enters_at > step:
                 continue
             self.entered[j] = True
-            state, product = self.user_engine.state, self.user_engine.product
-            rivals = (
-                (state == int(UserState.ACTIVE)) & (product != j)
-                if product is not None
-                else (np.zeros(len(state), dtype=bool))
-            )
-            wanted = self.params.firm_initial_adopters(j)
-            chosen = []
-            for pool in (
-                state == int(UserState.POTENTIAL),
-                state == int(UserState.CHURNED),
-                rivals,
-            ):
-                if wanted == 0:
-                    break
-                candidates = np.flatnonzero(pool)
-                take = min(wanted, len(candidates))
-                if take == 0:
-                    continue
-                if self.params.adoption.seeding == "hubs":
-                    degree = np.diff(self.adjacency.indptr)[candidates]
-                    chosen.append(candidates[np.lexsort((candidates, -degree))[:take]])
-                else:
-                    chosen.append(self.streams.market.choice(candidates, size=take, replace=False))
-                wanted -= take
-            if not chosen:
+            self._seed_firm(j, self.params.firm_initial_adopters(j), self.streams.market)
+
+    def run_events(self, step: int) -> None:
+        """A lighthouse customer's users joining or leaving together at ``step`` (the tactics'
+        data blocks are added by each firm when it collects, :meth:`Firm.collect`)."""
+        for j, firm in enumerate(self.firms):
+            lighthouse = firm.cold_start.lighthouse
+            if lighthouse.users and lighthouse.at == step:
+                names = [group.name for group in self.params.population.groups]
+                group = names.index(lighthouse.group) if lighthouse.group else 0
+                self.lighthouse_users[j] = self._seed_firm(
+                    j, lighthouse.users, self.streams.business, group=group
+                )
+            if lighthouse.leaves_at == step and j in self.lighthouse_users:
+                self._leave(self.lighthouse_users[j], j)
+
+    def _seed_firm(self, j: int, wanted: int, rng, group: int | None = None) -> np.ndarray:
+        """Put ``wanted`` users on firm ``j``'s product (potential users first, then churned,
+        then rivals' users; of one ``group`` if given); return them."""
+        state, product = self.user_engine.state, self.user_engine.product
+        mine = np.ones(len(state), dtype=bool) if group is None else self.user_group == group
+        rivals = (
+            (state == int(UserState.ACTIVE)) & (product != j)
+            if product is not None
+            else (np.zeros(len(state), dtype=bool))
+        )
+        chosen = []
+        pools = (state == int(UserState.POTENTIAL), state == int(UserState.CHURNED), rivals)
+        for pool in pools:
+            if wanted == 0:
+                break
+            candidates = np.flatnonzero(pool & mine)
+            take = min(wanted, len(candidates))
+            if take == 0:
                 continue
-            chosen = np.sort(np.concatenate(chosen))
-            groups = self.user_group[chosen]
-            before = state[chosen].copy()
-            if product is not None:
-                moving = chosen[before == int(UserState.ACTIVE)]
-                np.add.at(self._firm_counts, (product[moving], self.user_group[moving]), -1)
-            self.user_engine.seed(chosen, j, self.firms[j].quality)
-            for previous in (UserState.POTENTIAL, UserState.CHURNED):
-                moved = np.bincount(groups[before == previous], minlength=self.n_groups)
-                self.counts[previous] -= moved
-                self.counts[UserState.ACTIVE] += moved
-            self._firm_counts[j] += np.bincount(groups, minlength=self.n_groups)
+            if self.params.adoption.seeding == "hubs":
+                degree = np.diff(self.adjacency.indptr)[candidates]
+                chosen.append(candidates[np.lexsort((candidates, -degree))[:take]])
+            else:
+                chosen.append(rng.choice(candidates, size=take, replace=False))
+            wanted -= take
+        if not chosen:
+            return np.zeros(0, dtype=np.intp)
+        chosen = np.sort(np.concatenate(chosen))
+        groups = self.user_group[chosen]
+        before = state[chosen].copy()
+        if product is not None:
+            moving = chosen[before == int(UserState.ACTIVE)]
+            np.add.at(self._firm_counts, (product[moving], self.user_group[moving]), -1)
+        self.user_engine.seed(chosen, j, self.firms[j].quality)
+        for previous in (UserState.POTENTIAL, UserState.CHURNED):
+            moved = np.bincount(groups[before == previous], minlength=self.n_groups)
+            self.counts[previous] -= moved
+            self.counts[UserState.ACTIVE] += moved
+        self._firm_counts[j] += np.bincount(groups, minlength=self.n_groups)
+        firm = self.firms[j]
+        firm.served += len(chosen)
+        firm.active_before += len(chosen)
+        if firm.cold_start.free_tier.enabled and group is None:  # launch users start free
+            firm.ledger.free_users += len(chosen)
+        return chosen
+
+    def _leave(self, users: np.ndarray, j: int) -> None:
+        """``users`` still active on firm ``j``'s product churn, all at once."""
+        engine = self.user_engine
+        on = engine.state[users] == int(UserState.ACTIVE)
+        if engine.product is not None:
+            on &= engine.product[users] == j
+        leaving = users[on]
+        if len(leaving) == 0:
+            return
+        engine.leave(leaving)
+        moved = np.bincount(self.user_group[leaving], minlength=self.n_groups)
+        self.counts[UserState.ACTIVE] -= moved
+        self.counts[UserState.CHURNED] += moved
+        self._firm_counts[j] -= moved
+
+    def settle_accounts(self, tally, pipelines) -> None:
+        """After learning: each firm counts the users it gained (its first users are
+        curated while few), settles its free tier and books the step's revenue and costs."""
+        for j, firm in enumerate(self.firms):
+            if self.market_firms is None:
+                joined, lost = int(tally.adoptions.sum()), int(tally.churns.sum())
+            else:
+                joined = int(tally.firm_adoptions[j].sum())
+                lost = int(tally.firm_losses[j].sum())
+            firm.served += joined
+            firm.settle_tiers(joined, lost, self.streams.business)
+            if firm.economics is not None:
+                active = int(self.firm_counts[j].sum())
+                used = 0.0 if firm.curated_this_step else float(pipelines[j].new_examples.sum())
+                firm.account(active, self.lighthouse_active(j), firm.retrained, used)
+            firm.active_before = int(self.firm_counts[j].sum())
+
+    def lighthouse_active(self, j: int) -> int:
+        """Users of firm ``j``'s lighthouse customer still active on its product."""
+        users = self.lighthouse_users.get(j)
+        if users is None or len(users) == 0:
+            return 0
+        engine = self.user_engine
+        on = engine.state[users] == int(UserState.ACTIVE)
+        if engine.product is not None:
+            on &= engine.product[users] == j
+        return int(np.count_nonzero(on))
 
     def _set_interaction_rate(self) -> None:
         """Expected interactions per step of each user if active: ``activity_g * m_i * dt``."""

@@ -127,7 +127,7 @@ def test_a_market_offers_every_firm_s_own_keys_with_the_values_in_force():
 
 
 def test_every_scenario_value_has_a_control_with_the_schemas_type_range_and_default():
-    scenario = Scenario()
+    scenario = Scenario().with_overrides({"economics": {}})
     controls = params.controls(scenario)
     by_key = {c.key: c for c in controls}
     offered = {generic(c.key.replace("majority", "0").replace("minority", "1")) for c in controls}
@@ -139,6 +139,10 @@ def test_every_scenario_value_has_a_control_with_the_schemas_type_range_and_defa
         and key not in lists
     }  # fmt: skip
     assert offered == expected
+    # economics is an optional section: a scenario without one offers none of its keys
+    without = {c.key for c in params.controls(Scenario())}
+    assert not any(k.startswith("economics.") for k in without)
+    assert without == {k for k in by_key if not k.startswith("economics.")}
     for control in controls:
         loc = tuple(
             {"majority": 0, "minority": 1}.get(p, int(p) if p.isdigit() else p)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 
-from ..mechanisms import ACTIVE, Move, UserState
+from ..mechanisms import ACTIVE, CHURNED, Move, UserState
 from ..mechanisms.states import PICKS, commit
 from .step import StepMoves, StepPlan
 
@@ -146,6 +146,16 @@ class AgentEngine:
             if self.product is not None:
                 self.product[node] = firm
             user.tell_neighbours(+1)
+
+    def leave(self, users: np.ndarray) -> None:
+        for node in np.asarray(users).tolist():
+            user = self.users[node]
+            user.tell_neighbours(-1)
+            user.state = CHURNED
+            self.state[node] = CHURNED
+            user.product = -1
+            if self.product is not None:
+                self.product[node] = -1
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         draws = plan.view.draws

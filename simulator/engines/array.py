@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse
 
 from ..mechanisms.retention import lock_in_table
-from ..mechanisms.states import ACTIVE_CODE, commit_all
+from ..mechanisms.states import ACTIVE_CODE, CHURNED_CODE, commit_all
 from .step import StepMoves, StepPlan, decide_with_kernels
 
 BINCOUNT_FROM = 100
@@ -92,6 +92,12 @@ class ArrayUsers:
         self.satisfaction[users] = np.asarray(quality, dtype=float)[self.group[users]]
         self.set_products(users, np.full(len(users), firm))
         self.tell_neighbours(users, 1, self.product_of(users))
+
+    def leave(self, users: np.ndarray) -> None:
+        """``users`` (active) churn at once, outside the step's decisions (tenure kept)."""
+        self.tell_neighbours(users, -1, self.product_of(users))
+        self.state[users] = CHURNED_CODE
+        self.set_products(users, None)
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         """Decide for every user from the start-of-step state, then commit (synchronous)."""

@@ -3,14 +3,16 @@
 ::
 
     0 interventions   scheduled changes replace the scenario in force; firms whose
-                      entry step it is put their product on offer with their first users
+                      entry step it is put their product on offer with their first users;
+                      cold-start tactics due now add their data (or a lighthouse's users)
     1 look            StepView: the start-of-step state every user decides against
     2 draw            StepDraws: the users' randomness, from the steps stream
     3 decide+commit   the engine runs the registered user mechanisms (adopt, stay,
                       rejoin, arrive) for every user, synchronously -> moves
     4 tally           StepTally: the moves and interactions counted per group
     5 collect         each firm's pipeline turns its users' interactions into its data
-    6 learn           each firm retrains on its cadence and deploys after its latency
+    6 learn           each firm retrains on its cadence and deploys after its latency;
+                      free users convert, and each firm books its revenue and costs
     7 market          the outside option (open model) moves to this step's quality
     8 record          StepRecord: a read-only record of the step for the reporters
 
@@ -125,6 +127,9 @@ class UserEngine(Protocol):
     def seed(self, users: np.ndarray, firm: int, quality: np.ndarray) -> None:
         """Make ``users`` active on ``firm``'s product (an entrant's first users)."""
 
+    def leave(self, users: np.ndarray) -> None:
+        """Make active ``users`` churn at once (a lighthouse customer leaving)."""
+
 
 @dataclass(frozen=True)
 class StepTally:
@@ -223,6 +228,7 @@ def run_step(model) -> StepRecord:
     step = model.steps
     model.apply_interventions(step)  # 0
     model.enter_firms(step)
+    model.run_events(step)
     engine, firms, market = model.user_engine, model.firms, model.market_firms
     product = None if market is None else engine.product
     draws = draw_step(  # 2
@@ -257,10 +263,11 @@ def run_step(model) -> StepRecord:
         model.firm_counts[:] += tally.firm_adoptions - tally.firm_losses
     interactions = [tally.interactions] if market is None else list(tally.firm_interactions)
     pipelines = tuple(  # 5
-        firm.collect(interactions[j], model.streams.firm_pipeline(j))
+        firm.collect(interactions[j], model.streams.firm_pipeline(j), step)
         for j, firm in enumerate(firms)
     )
     deployed = [firm.learn(step) for firm in firms]  # 6
+    model.settle_accounts(tally, pipelines)
     model.reference_quality = model.outside.quality(step)  # 7
     records = tuple(firm.record() for firm in firms)
     return StepRecord(  # 8

@@ -109,7 +109,7 @@ class Experiment:
     def run_scenario(self, run_id: int) -> tuple[Scenario, int]:
         """The scenario and seed of run ``run_id``: what ``flywheel run`` needs to repeat it."""
         run = self.runs[run_id]
-        return self.scenario.with_overrides(run.values), run.seed
+        return self.scenario.with_overrides(expand(run.values, self.spec.variants)), run.seed
 
     def rerun(self, run_id: int):
         """Run ``run_id`` again, alone, in this process; returns its :class:`~simulator.Result`."""
@@ -169,7 +169,7 @@ def load_experiment(
     context = _Where(file, lines)
     scenario = _apply_overrides(base, spec, context)
     design = _make_design(spec, scenario, context)
-    _check_points(scenario, design, context)
+    _check_points(scenario, design, context, spec.variants)
     _check_outcomes(scenario, spec, context)
     return Experiment(spec=spec, scenario=scenario, design=design, source=file)
 
@@ -264,7 +264,8 @@ def _make_design(spec: SweepSpec, scenario: Scenario, where: _Where) -> Design:
     if problems:
         raise SweepError(problems)
     if spec.design == "grid":
-        return grid_design({key: p.grid_values() for key, p in spec.parameters.items()})
+        levels = {key: list(levels) for key, levels in spec.variants.items()}
+        return grid_design(levels | {key: p.grid_values() for key, p in spec.parameters.items()})
     integer = {key for key in spec.parameters if key_annotation(key) is int}
     bounds = {key: (p.min, p.max) for key, p in spec.parameters.items()}
     assert spec.design in SAMPLED_KINDS and spec.samples is not None
@@ -279,12 +280,24 @@ def _make_design(spec: SweepSpec, scenario: Scenario, where: _Where) -> Design:
     )
 
 
-def _check_points(scenario: Scenario, design: Design, where: _Where) -> None:
+def expand(values: Mapping[str, Any], variants: Mapping[str, Mapping]) -> dict[str, Any]:
+    """A design point's overrides: its parameter values, and for each variant dimension the
+    overrides of the point's level (``tactic: bought`` -> ``{cold_start...: 5000}``)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in variants:
+            out |= dict(variants[key][value])
+        else:
+            out[key] = value
+    return out
+
+
+def _check_points(scenario: Scenario, design: Design, where: _Where, variants=None) -> None:
     """Every design point must make a valid scenario; report all bad points at once."""
     problems, bad = [], 0
     for index, values in enumerate(design.points):
         try:
-            scenario.with_overrides(values)
+            scenario.with_overrides(expand(values, variants or {}))
         except ScenarioError as exc:
             bad += 1
             if len(problems) >= MAX_REPORTED_POINTS:

@@ -27,7 +27,7 @@ from simulator.scenario import Scenario, load_scenario
 
 from .design import RunSpec
 from .executors import ExecutorInfo, open_executor
-from .loader import Experiment, load_experiment, summary_value
+from .loader import Experiment, expand, load_experiment, summary_value
 from .store import ResultsFolder, now
 
 __all__ = ["RunContext", "SweepResult", "execute_run", "rerun", "rerun_command", "run_experiment"]
@@ -45,6 +45,8 @@ class RunContext:
     outcomes: tuple[str, ...]
     timeseries_every: int = 1
     timeseries_columns: tuple[str, ...] = ()
+    variants: dict | None = None
+    """The sweep's variant dimensions (level -> overrides), expanded per run."""
 
 
 def execute_run(run: RunSpec, context: RunContext) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def execute_run(run: RunSpec, context: RunContext) -> dict[str, Any]:
     started = time.perf_counter()
     row: dict[str, Any] = {**_ids(run), "status": "ok", "error": None, **run.values}
     try:
-        scenario = context.scenario.with_overrides(run.values) if run.values else context.scenario
+        overrides = expand(run.values, context.variants or {})
+        scenario = context.scenario.with_overrides(overrides) if overrides else context.scenario
         result = simulate(scenario, seed=run.seed)
         outcomes = {name: _plain(summary_value(result.summary, name)) for name in context.outcomes}
         timeseries = _timeseries_table(result.timeseries, run, context)
@@ -187,6 +190,7 @@ def run_experiment(
             scenario=experiment.scenario,
             outcomes=tuple(experiment.outcomes),
             **_timeseries_fields(experiment),
+            variants=experiment.spec.variants,
         )
         callback = progress if callable(progress) else None
         with _progress_bar(experiment.n_runs, experiment.name, enabled=progress is True) as bar:
@@ -336,9 +340,8 @@ def rerun_command(results: str | os.PathLike, run_id: int) -> str:
     scenario's own results folder.
     """
     manifest, row = _run_row(results, run_id)
-    sets = " ".join(
-        f"--set {name}={_set_text(row[name])}" for name in manifest["columns"]["parameters"]
-    )
+    overrides = _row_overrides(manifest, row)
+    sets = " ".join(f"--set {name}={_set_text(value)}" for name, value in overrides.items())
     folder = ResultsFolder(results).path
     out = folder / "reruns" / str(run_id)
     return f"flywheel run {folder / 'scenario.yaml'} --seed {row['seed']} {sets} --out {out}"
@@ -349,6 +352,12 @@ def rerun(results: str | os.PathLike, run_id: int):
     from simulator.simulation import run as simulate
 
     manifest, row = _run_row(results, run_id)
-    values: Mapping[str, Any] = {name: row[name] for name in manifest["columns"]["parameters"]}
-    scenario = load_scenario(manifest["scenario"], overrides=values)
+    scenario = load_scenario(manifest["scenario"], overrides=_row_overrides(manifest, row))
     return simulate(scenario, seed=row["seed"])
+
+
+def _row_overrides(manifest: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored run's overrides: its parameter values, variant levels expanded."""
+    values = {name: row[name] for name in manifest["columns"]["parameters"]}
+    variants = (manifest.get("experiment") or {}).get("variants") or {}
+    return expand(values, variants)

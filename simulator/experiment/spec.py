@@ -18,6 +18,10 @@ names the scenario (``scenario: ../baseline.yaml``) or inside a scenario file::
         reinvestment.retrain_every: {values: [1, 2, 4, 8, 13]}
         network.mean_degree: {first: 2, step: 2, last: 20}
         learning.transfer: {min: 0.0, max: 1.0}          # lhs / sobol / morris only
+      variants:                           # grids only: named bundles of overrides, one
+        tactic:                           # dimension each (a column of runs.parquet)
+          none: {}
+          bought: {cold_start.acquisition.examples: 5000}
       outcomes:
         summary: [final.moat, takeoff_step]               # dotted paths into summary.json
         timeseries: {every: 4, columns: [moat, active_users]}   # optional
@@ -167,6 +171,9 @@ class SweepSpec(_Block):
     engine: Literal["agent", "array", "auto"] = "array"
     overrides: dict[str, Any] = {}
     parameters: dict[str, ParameterSpec] = {}  # none: one point, replicates only (seed robustness)
+    variants: dict[Name, dict[Name, dict[str, Any]]] = {}
+    """Categorical dimensions of a grid: dimension -> level -> overrides (dotted keys), e.g.
+    ``tactic: {none: {}, bought: {cold_start.acquisition.examples: 5000}}``."""
     outcomes: OutcomeSpec = OutcomeSpec()
 
     @model_validator(mode="after")
@@ -190,6 +197,19 @@ class SweepSpec(_Block):
             if key.split(".")[0] == "seed":
                 message = "cannot be swept: every run's seed is spawned from sweep.seed"
                 issues.append((("parameters", key), message, None))
+        for dimension, levels in self.variants.items():
+            if not grid:
+                message = "variants are levels of a grid; use design grid"
+                issues.append((("variants", dimension), message, None))
+            if not levels:
+                issues.append((("variants", dimension), "needs at least one level", None))
+            if dimension in self.parameters:
+                issues.append((("variants", dimension), "is also a parameter; rename one", None))
+            for level, overrides in levels.items():
+                for key in overrides:
+                    if key in self.overrides or key.split(".")[0] == "seed":
+                        message = "is fixed in overrides (or a seed); a variant cannot set it"
+                        issues.append((("variants", dimension, level, key), message, None))
         if "seed" in self.overrides:
             message = "cannot be fixed: every run's seed is spawned from sweep.seed"
             issues.append((("overrides", "seed"), message, None))

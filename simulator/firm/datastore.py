@@ -6,8 +6,9 @@ Two levels, because the learners need different things:
   among them, and every filtered signal collected (used for training or not: a
   hoarder collects without using). Counts age with the half-life
   ``reinvestment.data_half_life`` (each step they are multiplied by
-  ``2^(-1 / half_life)``). ``by_source`` breaks the training examples down by source
-  (curated, users; synthetic points are counted by the point store).
+  ``2^(-1 / half_life)``). ``sources`` breaks the training examples down by source
+  (:data:`~.sources.SOURCES`: users, curated, synthetic, open, bought, lighthouse),
+  each with its mislabelled examples and the mean age of its data (its freshness).
 - **points** (estimator learners, :class:`PointStore`): the actual data points of the
   current training set, with the step each was collected or generated at.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sources import GroupTruth, curated_points
+from .sources import SOURCES, GroupTruth, curated_points
 
 
 def decay_factor(half_life: float | None) -> float:
@@ -24,6 +25,38 @@ def decay_factor(half_life: float | None) -> float:
     if half_life is None:
         return 1.0
     return float(np.exp2(-1.0 / half_life))
+
+
+class SourceCounts:
+    """One source's training examples per group: how many (aged), how many mislabelled,
+    and the weighted sum of their ages (steps), so that ``age_sum / examples`` is the
+    mean age of what is held."""
+
+    def __init__(self, n_groups: int) -> None:
+        self.examples = np.zeros(n_groups)
+        self.wrong = np.zeros(n_groups)
+        self.age_sum = np.zeros(n_groups)
+
+    def age(self, decay: float) -> None:
+        """One step older: each example's weight times ``decay``, its age plus one."""
+        self.age_sum = (self.age_sum + self.examples) * decay
+        self.examples = self.examples * decay
+        self.wrong = self.wrong * decay
+
+    def add(self, examples: np.ndarray, wrong: np.ndarray) -> None:
+        self.examples = self.examples + examples
+        self.wrong = self.wrong + wrong
+
+    @property
+    def mean_age(self) -> np.ndarray:
+        return np.divide(self.age_sum, self.examples, out=np.full(len(self.examples), np.nan),
+                         where=self.examples > 0)  # fmt: skip
+
+
+EXCLUSIVE = {"users": True, "curated": True, "synthetic": True, "open": False,
+             "bought": False, "lighthouse": True}  # fmt: skip
+"""Whether a source's data is the firm's alone (a bought dataset is, if bought
+exclusively: :meth:`DataStore.add` takes the purchase's own flag)."""
 
 
 class DataStore:
@@ -44,26 +77,52 @@ class DataStore:
         """Of those, the mislabelled ones."""
         self.collected = np.zeros(n_groups)
         """Filtered signals held per group, used for training or not (ages like training data)."""
-        self.by_source = {"curated": np.full(n_groups, initial), "users": np.zeros(n_groups)}
-        """Training examples per source and group (a breakdown of ``examples``)."""
+        self.sources = {name: SourceCounts(n_groups) for name in SOURCES}
+        """Training examples per source (a breakdown of ``examples``; the totals are kept by
+        their own recursion, so the breakdown adds up to them to rounding)."""
+        self.sources["curated"].examples = np.full(n_groups, initial)
+        self.shared = np.zeros(n_groups)
+        """Of the training examples, those a rival can hold too (open data, datasets not
+        bought exclusively), aged like the rest."""
         self.points: PointStore | None = None
         """The data points, for estimator learners (None for the learning curve)."""
         self.decay = 1.0
         """Per-step survival factor of the data (:func:`decay_factor` of the half-life)."""
 
-    def age_and_add(self, kept, used: np.ndarray, used_wrong: np.ndarray) -> None:
-        """One step: everything held ages by :attr:`decay`; the users' new data is added.
+    @property
+    def by_source(self) -> dict[str, np.ndarray]:
+        """Training examples per source and group."""
+        return {name: counts.examples for name, counts in self.sources.items()}
+
+    def age_and_add(self, kept, used: np.ndarray, used_wrong: np.ndarray,
+                    source: str = "users") -> None:  # fmt: skip
+        """One step: everything held ages by :attr:`decay`; this step's data is added.
 
         ``kept``: the signals that passed the filter (clean and wrong counts); ``used``:
-        the examples used for training, of which ``used_wrong`` are mislabelled.
+        the examples used for training, of which ``used_wrong`` are mislabelled; ``source``:
+        where they came from (the users' feedback; hand-curated while curating).
         """
         decay = self.decay
         # Added clean then wrong, in this order: the float results depend on it.
         self.collected = self.collected * decay + kept.clean + kept.wrong
         self.examples = self.examples * decay + used
         self.wrong_examples = self.wrong_examples * decay + used_wrong
-        self.by_source["curated"] = self.by_source["curated"] * decay
-        self.by_source["users"] = self.by_source["users"] * decay + used
+        self.shared = self.shared * decay
+        for counts in self.sources.values():
+            counts.age(decay)
+        self.sources[source].add(used, used_wrong)
+
+    def add(self, source: str, examples: np.ndarray, wrong: np.ndarray,
+            exclusive: bool | None = None) -> None:  # fmt: skip
+        """Add a block of examples per group (``wrong`` of them mislabelled) from ``source``
+        (a tactic: synthetic, open, bought, lighthouse, curated)."""
+        examples, wrong = np.asarray(examples, dtype=float), np.asarray(wrong, dtype=float)
+        self.collected = self.collected + examples
+        self.examples = self.examples + examples
+        self.wrong_examples = self.wrong_examples + wrong
+        self.sources[source].add(examples, wrong)
+        if not (EXCLUSIVE[source] if exclusive is None else exclusive):
+            self.shared = self.shared + examples
 
     @property
     def noise_share(self) -> np.ndarray:
@@ -143,6 +202,22 @@ class PointStore:
                 self.training[g] = np.concatenate([self.training[g], batch])
                 self.born[g] = np.concatenate([self.born[g], batch_born])
                 self.synthetic[g] += n_synthetic
+
+    def add(self, step: int, points: list[np.ndarray], synthetic: bool = False) -> None:
+        """A tactic's data points per group at ``step``: at step 0 into the training set (the
+        first model trains on them), later with the fresh points (the next generation)."""
+        for g, values in enumerate(points):
+            if len(values) == 0:
+                continue
+            born = np.full(len(values), step, dtype=np.int64)
+            if step == 0:
+                self.training[g] = np.concatenate([self.training[g], values])
+                self.born[g] = np.concatenate([self.born[g], born])
+                if synthetic:
+                    self.synthetic[g] += len(values)
+            else:
+                self.fresh[g].append(values)
+                self.fresh_born[g].append(born)
 
     def training_set(self, step: int, decay: float) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The points to fit at ``step`` and their weights (None: unweighted), or None if

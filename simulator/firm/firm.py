@@ -18,9 +18,11 @@ import numpy as np
 
 from .datastore import DataStore, PointStore, decay_factor
 from .deployment import Deployment, Trained
+from .economics import Ledger, step_accounts
 from .learners import Fitted, Learner, make_learner
-from .pipeline import Pipeline, PipelineCounts
-from .sources import GroupTruth
+from .pipeline import Labelled, Pipeline, PipelineCounts
+from .sources import GroupTruth, user_points
+from .tactics import blocks_at
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ class FirmRecord:
     """Estimator learners: synthetic points per group in the training set."""
     training_set: int | None
     """Estimator learners: points in the training set."""
+    sources: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    """Per source: training examples, mislabelled ones, mean age per group."""
+    shared: np.ndarray | None = None
+    """Training examples a rival can hold too (open data, non-exclusive purchases)."""
+    revenue: float = 0.0
+    cost: float = 0.0
+    cumulative_profit: float = 0.0
+    free_users: int = 0
 
 
 class Firm:
@@ -69,18 +79,36 @@ class Firm:
         self.model_version = 0
         """How many models have been deployed (0 = the cold-start model)."""
         self.deployed: Fitted | None = None
+        self.ledger = Ledger()
+        """Economics: this step's revenue and costs, and the cumulative profit."""
+        self.served = 0
+        """Users the firm has had so far (its first users, adopters, switchers to it)."""
+        self.curated_this_step = 0.0
+        self.bought_this_step = 0.0
+        self.retrained = False
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
+        self.add_blocks(0)  # tactics of step 0 train the first model
         self.deployed = self.learner.cold_start(self.store)
-        """The model users experience."""
+        """The model deployed (what users experience, unless they are served by hand)."""
 
     # -- what users experience ---------------------------------------------------------
 
     @property
     def quality(self) -> np.ndarray:
-        """Deployed model quality per group, in [0, 1]."""
+        """Quality per group users experience, in [0, 1]: the deployed model's, or while the
+        firm serves its first users by hand (``cold_start.curation.service_quality``) the
+        better of the two."""
+        service = self.cold_start.curation.service_quality
+        if service is not None and self.curating:
+            return np.maximum(self.deployed.quality, service)
         return self.deployed.quality
+
+    @property
+    def curating(self) -> bool:
+        """Whether the firm still serves and labels its first users by hand."""
+        return self.served <= self.cold_start.curation.users and self.cold_start.curation.users > 0
 
     @property
     def risk(self) -> np.ndarray | None:
@@ -98,18 +126,95 @@ class Firm:
         self.learner: Learner = make_learner(scenario.learning, scenario.population.groups)
         self.store.decay = decay_factor(scenario.reinvestment.data_half_life)
         self.group_shares = np.array([group.share for group in scenario.population.groups])
+        self.groups = scenario.population.groups
+        self.cold_start = scenario.cold_start
+        self.economics = scenario.economics
+        self.dt = float(scenario.dt)
         if self.deployed is not None:  # the groups' distributions may have changed
             self.deployed = self.learner.evaluate(self.deployed)
 
     # -- one step --------------------------------------------------------------------------
 
-    def collect(self, interactions: np.ndarray, rng: np.random.Generator) -> PipelineCounts:
-        """Run one step of the data pipeline on the interactions per group."""
+    def collect(
+        self, interactions: np.ndarray, rng: np.random.Generator, step: int = 0
+    ) -> PipelineCounts:
+        """Run one step of the data pipeline on the interactions per group, then add the data
+        the cold-start tactics bring at ``step`` (fresh: age 0 at the end of the step).
+
+        While the firm curates by hand, every interaction is a clean, hand-labelled example
+        (source ``curated``) and the pipeline does not run."""
+        counts = self._collect(interactions, rng)
+        if step > 0:
+            self.add_blocks(step)
+        return counts
+
+    def _collect(self, interactions: np.ndarray, rng: np.random.Generator) -> PipelineCounts:
+        self.curated_this_step = 0.0
+        if self.curating:
+            interactions = np.asarray(interactions, dtype=np.int64)
+            zero = np.zeros_like(interactions)
+            kept = Labelled(clean=interactions, wrong=zero)
+            self.store.age_and_add(kept, interactions, zero, source="curated")
+            if self.store.points is not None:
+                self.store.points.collect(rng, self.truth, interactions, zero)
+            self.curated_this_step = float(interactions.sum())
+            return PipelineCounts(interactions, zero, interactions, interactions, zero)
         counts, kept, used = self.pipeline.run(interactions, rng)
         self.store.age_and_add(kept, used.total, used.wrong)
         if self.store.points is not None:
             self.store.points.collect(rng, self.truth, used.clean, used.wrong)
         return counts
+
+    def add_blocks(self, step: int) -> None:
+        """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py)."""
+        self.bought_this_step = 0.0
+        for block in blocks_at(step, self.cold_start, self.groups):
+            points = self.store.points
+            if points is not None:  # the same examples as data points
+                if block.source == "synthetic":
+                    n = int(block.examples[0])
+                    sample = [self.learner.sample(self.deployed or self._cold(), n, self.rng)
+                              for _ in range(self.n_groups)]  # fmt: skip
+                    points.add(step, sample, synthetic=True)
+                else:
+                    wrong = block.wrong.astype(int)
+                    clean = block.examples.astype(int) - wrong
+                    points.add(step, [user_points(self.rng, self.truth, g, clean[g], wrong[g])
+                                      for g in range(self.n_groups)])  # fmt: skip
+                self.store.add(block.source, block.examples, block.wrong, block.exclusive)
+            else:
+                self.store.add(block.source, block.examples * block.weight,
+                               block.wrong * block.weight, block.exclusive)  # fmt: skip
+            self.bought_this_step += block.cost
+
+    def _cold(self) -> Fitted:
+        return self.learner.evaluate_params(self.learner.cold_start_params())
+
+    def settle_tiers(self, joined: int, lost: int, rng: np.random.Generator) -> None:
+        """Free tier: this step's new users start free; of the users the firm lost, the free
+        ones are a random draw (hypergeometric); then each free user converts to paid with
+        probability ``1 - exp(-conversion_rate dt)``."""
+        tier = self.cold_start.free_tier
+        if not tier.enabled:
+            return
+        ledger = self.ledger
+        active_before = self.active_before
+        paid = max(active_before - ledger.free_users, 0)
+        if lost:
+            lost = min(lost, active_before)
+            free_lost = int(rng.hypergeometric(ledger.free_users, paid, lost)) if lost else 0
+            ledger.free_users -= free_lost
+        ledger.free_users += joined
+        probability = -np.expm1(-tier.conversion_rate * self.dt)
+        ledger.free_users -= int(rng.binomial(ledger.free_users, probability))
+
+    def account(self, active: int, lighthouse: int, retrained: bool, used: float) -> None:
+        """Book this step's revenue and costs (economics.py); nothing without economics."""
+        revenue, cost = step_accounts(
+            self.economics, self.cold_start, self.dt, active, self.ledger.free_users,
+            lighthouse, retrained, used, self.curated_this_step, self.bought_this_step,
+        )  # fmt: skip
+        self.ledger.book(self.economics, revenue, cost)
 
     def learn(self, step: int) -> bool:
         """Retrain if ``step`` is on the cadence, and deploy a model whose latency is over.
@@ -117,7 +222,8 @@ class Firm:
         A candidate with no usable data is the deployed model itself (the rule of
         :mod:`.learners.base`). Returns whether a model went live.
         """
-        if step % self.reinvestment.retrain_every == 0:
+        self.retrained = step % self.reinvestment.retrain_every == 0
+        if self.retrained:
             points = self.store.points
             if points is not None:
                 deployed = self.deployed
@@ -152,4 +258,10 @@ class Firm:
             model_version=self.model_version,
             synthetic=None if points is None else points.synthetic.copy(),
             training_set=None if points is None else points.size,
+            sources={name: (c.examples, c.wrong, c.mean_age) for name, c in store.sources.items()},
+            shared=store.shared,
+            revenue=self.ledger.revenue,
+            cost=self.ledger.cost,
+            cumulative_profit=self.ledger.cumulative,
+            free_users=self.ledger.free_users,
         )

@@ -1,11 +1,17 @@
 """Where training examples come from: each example belongs to a *source*.
 
-Today's sources:
+The sources (:data:`SOURCES`), and the cold-start tactics that bring them:
 
-- ``curated``: the clean cold-start set a firm starts with (``learning.initial_examples``
-  per group: the "hand-curate" cold-start tactic);
 - ``users``: the flywheel, the feedback the firm's own users give;
-- ``synthetic``: points sampled from the firm's deployed model (estimator learners).
+- ``curated``: clean, hand-labelled examples: the cold-start set a firm starts with
+  (``learning.initial_examples`` per group) and hand-curation of its first users
+  (``cold_start.curation``);
+- ``synthetic``: generated examples (``cold_start.synthetic``; with estimator learners
+  also the points sampled from the deployed model at every generation);
+- ``open``: a public pool any firm can use (``cold_start.open_data``), never exclusive;
+- ``bought``: a dataset bought at a step (``cold_start.acquisition``), exclusive only if
+  bought exclusively;
+- ``lighthouse``: a large customer's own history (``cold_start.lighthouse``).
 
 With an estimator learner a user's feedback is a *data point*, a draw from the group's
 data distribution ``N(data_mean, data_spread^2)``; a wrongly labelled one has its sign
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SOURCES = ("curated", "users", "synthetic")
+SOURCES = ("users", "curated", "synthetic", "open", "bought", "lighthouse")
 """Example sources, in the order their columns are reported."""
 
 

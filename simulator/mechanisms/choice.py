@@ -5,13 +5,15 @@ Formula (``choice:``; docs/model.md, "Choice between firms"). The utility of fir
 ``j``'s product for user ``i`` of group ``g``, against the outside option (the free
 open model, quality ``Q_ref``), is
 
-``u_ij = w_Q (Q_jg - Q_ref) + w_L frac_ij + w_G n_j + taste_gj``
+``u_ij = w_Q (Q_jg - Q_ref) + w_L frac_ij + w_G n_j + taste_gj + offer_j``
 
 with ``w_Q`` the quality weight (``adoption.quality_sensitivity`` unless
 ``choice.quality_weight`` is set), ``frac_ij`` the share of the user's neighbours on
 ``j`` (local network effect ``w_L``), ``n_j`` the product's installed base in users
 (global network effect ``w_G``) and ``taste_gj`` the group's intrinsic preference
-(``choice.preferences``). Its **attraction** is ``a_ij = exp(u_ij)`` (0 for a firm not on
+(``choice.preferences``); ``offer_j`` is what the firm's terms add: a free tier's
+``cold_start.free_tier.attraction``, or minus ``choice.price_weight`` times its
+``economics.price``. Its **attraction** is ``a_ij = exp(u_ij)`` (0 for a firm not on
 offer yet). With one firm and no network effects or tastes, ``a`` is the single
 product's attractiveness ``exp(kappa (Q_g - Q_ref))`` of :mod:`.adoption`.
 
@@ -79,6 +81,8 @@ class MarketView:
     switching_cost: float
     lock_in_time: float
     dt: float
+    offer: list[float] | None = None
+    """``offer[j]``: the utility firm ``j``'s terms add (a free tier, minus its price)."""
 
     @classmethod
     def of(cls, view) -> MarketView:
@@ -104,6 +108,7 @@ class MarketView:
             switching_cost=float(choice.switching_cost),
             lock_in_time=float(scenario.churn.lock_in_time),
             dt=float(scenario.dt),
+            offer=offers(scenario),
         )
 
     @property
@@ -111,7 +116,35 @@ class MarketView:
         return [j for j in range(self.n_firms) if self.on_offer[j]]
 
 
+def offers(scenario) -> list[float]:
+    """What each firm's terms add to its utility: a free tier's attraction, or minus
+    ``choice.price_weight`` times its price (0 without a free tier or a price)."""
+    out = []
+    for j in range(len(scenario.firm_names)):
+        sections = scenario.firm_sections(j)
+        tier, money = sections["cold_start"].free_tier, sections["economics"]
+        if tier.enabled:
+            out.append(float(tier.attraction))
+        else:
+            price = 0.0 if money is None else money.price
+            out.append(float(-scenario.choice.price_weight * price))
+    return out
+
+
 def is_plain(scenario) -> bool:
+    """:func:`plain_now` for the scenario and every state its interventions lead to (a run
+    keeps the path it starts on)."""
+    if not plain_now(scenario):
+        return False
+    current = scenario
+    for intervention in sorted(scenario.interventions, key=lambda iv: iv.at):
+        current = current.with_overrides(intervention.set)
+        if not plain_now(current):
+            return False
+    return True
+
+
+def plain_now(scenario) -> bool:
     """Whether the scenario is one product without ``firms:``, network effects or tastes:
     adoption is then the single product's Bass hazard, computed by the faster per-group
     path of :mod:`.adoption`. With ``firms:`` (even one firm) the market path runs; with one
@@ -123,6 +156,7 @@ def is_plain(scenario) -> bool:
         and choice.local_network_effect == 0
         and choice.global_network_effect == 0
         and not any(value for tastes in choice.preferences.values() for value in tastes.values())
+        and not any(offers(scenario))
     )
 
 
@@ -134,7 +168,8 @@ def utility(market: MarketView, firm: int, group: int, share: float) -> float:
     u = market.quality_weight * (market.quality[firm][group] - market.reference_quality)
     u = u + market.local_effect * share
     u = u + market.global_effect * market.installed[firm]
-    return u + market.taste[group][firm]
+    u = u + market.taste[group][firm]
+    return u + market.offer[firm] if market.offer else u
 
 
 def attractions(market: MarketView, group: int, shares: list[float]) -> list[float]:
@@ -179,7 +214,8 @@ def utilities_all(market: MarketView, group: np.ndarray, shares: np.ndarray) -> 
     u = market.quality_weight * (quality[:, group] - market.reference_quality)
     u = u + market.local_effect * shares
     u = u + (market.global_effect * np.asarray(market.installed, dtype=float))[:, None]
-    return u + taste[group].T
+    u = u + taste[group].T
+    return u + np.asarray(market.offer, dtype=float)[:, None] if market.offer else u
 
 
 def attractions_all(market: MarketView, u: np.ndarray) -> np.ndarray:

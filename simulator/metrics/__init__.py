@@ -11,11 +11,11 @@ from .health import (
     takeoff_step,
     word_of_mouth_step,
 )
-from .market import market_summary
+from .market import economics_summary, market_summary
 from .reporters import model_reporters
 
 __all__ = [
-    "AUDIT", "add_health_columns", "audit_inputs", "defensibility", "flywheel_health",
-    "half_adoption_step", "market_summary", "model_reporters", "steps_per_year", "takeoff_step",
-    "word_of_mouth_step",
+    "AUDIT", "add_health_columns", "audit_inputs", "defensibility", "economics_summary",
+    "flywheel_health", "half_adoption_step", "market_summary", "model_reporters",
+    "steps_per_year", "takeoff_step", "word_of_mouth_step",
 ]  # fmt: skip

@@ -22,9 +22,10 @@ AUDIT = {
 def audit_inputs(record, users: dict, scenario) -> dict[str, float]:
     """The continuous inputs of the defensibility audit, measured at the end of the run.
 
-    - ``data_exclusivity``: share of the data the company holds that only it has
-      (all of it comes from its own users in this model, so 1 once it holds any;
-      a hoarder holds exclusive data too: the audit scores it, the moat does not).
+    - ``data_exclusivity``: share of the training data the (first) firm holds that no rival
+      holds: everything but open data and datasets not bought exclusively (1 when all of
+      it comes from its own users; a hoarder's unused data counts as exclusive: the audit
+      scores it, the moat does not).
     - ``user_lock_in``: mean realised switching cost of active users,
       ``l (1 - exp(-tenure / T_l))`` (the share by which their churn is reduced).
     - ``network_density``: share of active users with at least one active neighbour.
@@ -37,7 +38,7 @@ def audit_inputs(record, users: dict, scenario) -> dict[str, float]:
     has_data = sum_in_order(record.firm.examples) > 0
     holds_data = sum_in_order(record.firm.collected) > 0
     return {
-        "data_exclusivity": 1.0 if holds_data else 0.0,
+        "data_exclusivity": _exclusivity(record.firm, has_data, holds_data),
         "user_lock_in": float(lock.mean()) if active.any() else 0.0,
         "network_density": float((users["active_neighbours"][active] > 0).mean())
         if active.any()
@@ -45,6 +46,15 @@ def audit_inputs(record, users: dict, scenario) -> dict[str, float]:
         "data_quality": 1.0 - noise_share(record) if has_data else 0.0,
         "regulatory_barrier": 1.0 if scenario.market.regulatory_barrier else 0.0,
     }
+
+
+def _exclusivity(firm, has_data: bool, holds_data: bool) -> float:
+    """The share of the firm's training data no rival holds: all of it but open data and
+    datasets not bought exclusively (a hoarder's unused data counts as exclusive)."""
+    if not has_data:
+        return 1.0 if holds_data else 0.0
+    shared = 0.0 if firm.shared is None else sum_in_order(firm.shared)
+    return 1.0 - shared / sum_in_order(firm.examples)
 
 
 def defensibility(record, users: dict, scenario) -> dict[str, Any]:

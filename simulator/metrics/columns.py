@@ -36,7 +36,12 @@ def timeseries_columns(scenario) -> list[str]:
     groups = [group.name for group in scenario.population.groups]
     estimator = scenario.learning.kind == "estimator"
     firms = scenario.firm_names if scenario.firms else None
-    return [*model_reporters(groups, estimator=estimator, firms=firms), *HEALTH_COLUMNS]
+    sections = [scenario.firm_sections(j) for j in range(len(scenario.firm_names))]
+    sources = any(s["cold_start"].in_use for s in sections)
+    economics = any(s["economics"] is not None for s in sections)
+    reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
+                                economics=economics)  # fmt: skip
+    return [*reporters, *HEALTH_COLUMNS]
 
 
 def market_fields(scenario) -> list[str]:
@@ -55,7 +60,12 @@ def summary_fields(scenario) -> list[str]:
     items = [f"defensibility.items.{item}.{part}" for item in AUDIT for part in ("input", "points")]
     health = [f"flywheel_health.{name}" for name in HEALTH_COLUMNS]
     final = [f"final.{column}" for column in timeseries_columns(scenario)]
-    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario)]
+    money = []
+    if any(scenario.firm_sections(j)["economics"] is not None
+           for j in range(len(scenario.firm_names))):  # fmt: skip
+        money = [f"economics.{name}" for name in
+                 ("revenue", "costs", "cumulative_profit", "cash_burn", "payback_step")]  # fmt: skip
+    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money]
 
 
 def highlight_problems(scenario) -> list[tuple[tuple, str, str]]:

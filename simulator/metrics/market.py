@@ -77,3 +77,30 @@ def market_summary(timeseries: pd.DataFrame, scenario) -> dict[str, Any] | None:
         "catch_up_step": catch_up_steps(timeseries, scenario),
         "switches": int(timeseries["switches"].sum()),
     }
+
+
+def economics_summary(timeseries: pd.DataFrame, scenario) -> dict[str, Any] | None:
+    """The ``economics`` block of summary.json (None without economics)."""
+    from ..firm.economics import burn_and_payback
+
+    if "cumulative_profit" not in timeseries:
+        return None
+    steps = timeseries["step"].to_numpy()
+
+    def block(revenue, costs, cumulative) -> dict[str, Any]:
+        burn, payback = burn_and_payback(cumulative.to_numpy(), steps)
+        return {
+            "revenue": float(revenue.sum()), "costs": float(costs.sum()),
+            "cumulative_profit": float(cumulative.iloc[-1]), "cash_burn": burn,
+            "payback_step": payback,
+        }  # fmt: skip
+
+    out = block(timeseries["revenue"], timeseries["costs"], timeseries["cumulative_profit"])
+    if scenario.firms:
+        out["firms"] = {}
+        for name in scenario.firm_names:
+            cumulative = timeseries[f"cumulative_profit[{name}]"]
+            burn, payback = burn_and_payback(cumulative.to_numpy(), steps)
+            out["firms"][name] = {"cumulative_profit": float(cumulative.iloc[-1]),
+                                  "cash_burn": burn, "payback_step": payback}  # fmt: skip
+    return out

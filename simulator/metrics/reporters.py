@@ -297,6 +297,54 @@ def switches(record) -> int:
     return int(record.tally.switches)
 
 
+# -- cold-start tactics (data sources) and economics ----------------------------------------
+
+
+def source_examples(record, source: str) -> float:
+    """Training examples from ``source`` held, over firms and groups."""
+    return _over_firms(record, lambda firm: sum_in_order(firm.sources[source][0]))
+
+
+def source_age(record, source: str) -> float:
+    """Mean age (steps) of the training examples from ``source`` held (empty if none)."""
+    held = source_examples(record, source)
+    if held <= 0:
+        return float("nan")
+    weighted = _over_firms(
+        record,
+        lambda firm: sum_in_order(np.nan_to_num(firm.sources[source][2]) * firm.sources[source][0]),
+    )
+    return weighted / held
+
+
+def revenue(record) -> float:
+    return _over_firms(record, lambda firm: firm.revenue)
+
+
+def costs(record) -> float:
+    return _over_firms(record, lambda firm: firm.cost)
+
+
+def profit(record) -> float:
+    return revenue(record) - costs(record)
+
+
+def cumulative_profit(record) -> float:
+    return _over_firms(record, lambda firm: firm.cumulative_profit)
+
+
+def free_users(record) -> int:
+    return int(sum(firm.free_users for firm in record.firms))
+
+
+def firm_cumulative_profit(record, firm: int) -> float:
+    return float(record.firms[firm].cumulative_profit)
+
+
+def firm_profit(record, firm: int) -> float:
+    return float(record.firms[firm].revenue - record.firms[firm].cost)
+
+
 FIRM_REPORTERS = {
     "active_users": firm_active_users,
     "market_share": firm_market_share,
@@ -308,7 +356,11 @@ FIRM_REPORTERS = {
 
 
 def model_reporters(
-    group_names: list[str], estimator: bool = False, firms: list[str] | None = None
+    group_names: list[str],
+    estimator: bool = False,
+    firms: list[str] | None = None,
+    sources: bool = False,
+    economics: bool = False,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -326,11 +378,25 @@ def model_reporters(
     for metric, reporter in group_reporters.items():
         for index, name in enumerate(group_names):
             reporters[f"{metric}[{name}]"] = partial(reporter, group=index)
+    if sources:  # cold-start tactics in use: the training data by source
+        from ..firm.sources import SOURCES
+
+        for source in SOURCES:
+            reporters[f"training_examples[{source}]"] = partial(source_examples, source=source)
+        for source in SOURCES:
+            reporters[f"data_age[{source}]"] = partial(source_age, source=source)
+    if economics:
+        for name in ("revenue", "costs", "profit", "cumulative_profit", "free_users"):
+            reporters[name] = globals()[name]
     if not firms:
         return reporters
     reporters["hhi"] = hhi
     reporters["switches"] = switches
-    for metric, reporter in FIRM_REPORTERS.items():
+    firm_reporters = dict(FIRM_REPORTERS)
+    if economics:
+        firm_reporters["profit"] = firm_profit
+        firm_reporters["cumulative_profit"] = firm_cumulative_profit
+    for metric, reporter in firm_reporters.items():
         for index, name in enumerate(firms):
             reporters[f"{metric}[{name}]"] = partial(reporter, firm=index)
     for f, firm in enumerate(firms):

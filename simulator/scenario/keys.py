@@ -256,7 +256,22 @@ def scenario_keys(scenario: Scenario | None = None) -> list[str]:
             items = items.get(part) or []
         fields = [k for k in leaf_keys() if k.startswith(f"{list_key}.*.")]
         keys += [f.replace("*", str(i), 1) for i in range(len(items)) for f in fields]
-    return keys
+    return [key for key in keys if _is_on(data, key)]
+
+
+def _is_on(data: dict, key: str) -> bool:
+    """False for a key inside an optional section that is off (``economics`` when the
+    scenario has none, in a firm too unless the firm sets its own)."""
+    parts = key.split(".")
+    if parts[0] == "firms" and len(parts) > 3:
+        own = data["firms"][int(parts[1])].get(parts[2])
+        return own is not None or data.get(parts[2]) is not None
+    value: Any = data
+    for part in parts[:-1]:
+        value = value[int(part)] if isinstance(value, list) else value.get(part)
+        if value is None:
+            return False
+    return True
 
 
 def key_problem(key: str, scenario: Scenario | None = None) -> str | None:

@@ -380,6 +380,141 @@ class Market(Section):
     ] = 0.9  # fmt: skip
 
 
+class Curation(Section):
+    """Hand-curation: a firm's first users are served by hand, their data labelled by hand."""
+
+    users: Annotated[
+        int, about("While the firm has had at most this many users, every interaction is "
+                   "served and labelled by hand: a clean training example. 0 = off.", ge=0),
+    ] = 0  # fmt: skip
+    service_quality: Annotated[
+        float | None,
+        about("Quality the hand-served users get (null: the model's).", ge=0, le=1),
+    ] = None
+    cost_per_example: Annotated[
+        float, about("Economics: cost of one hand-labelled example.", ge=0)
+    ] = 0.0
+
+
+class SyntheticStart(Section):
+    """Synthetic data: generated examples for the use case, to train a first model."""
+
+    examples: Annotated[int, about("Synthetic examples per group; 0 = off.", ge=0)] = 0
+    weight: Annotated[
+        float,
+        about("Learning curve: what a synthetic example is worth in real ones (its quality "
+              "discount).", gt=0, le=1),
+    ] = 0.5  # fmt: skip
+    at: Annotated[int, about("The step they are added.", ge=0)] = 0
+
+
+class OpenData(Section):
+    """Open data (Wikipedia, CommonCrawl): a public pool any firm can use; never exclusive."""
+
+    examples: Annotated[int, about("Examples in the pool, before relevance; 0 = off.", ge=0)] = 0
+    relevance: Annotated[
+        dict[str, float],
+        about("Per group, the share of the pool relevant to it, in [0, 1] (groups not named: "
+              "default_relevance)."),
+    ] = {}  # fmt: skip
+    default_relevance: Annotated[
+        float, about("The relevance of the pool to groups not named.", ge=0, le=1)
+    ] = 0.5
+    label_noise: Annotated[
+        float, about("Share of the pool's examples with a wrong label.", ge=0, le=1)
+    ] = 0.1
+    at: Annotated[int, about("The step the firm starts using it.", ge=0)] = 0
+
+
+class Acquisition(Section):
+    """Acquisition: a dataset bought at a step, at a price."""
+
+    examples: Annotated[int, about("Examples bought; 0 = off.", ge=0)] = 0
+    group: Annotated[
+        str | None, about("The group it is about (null: every group, by population share).")
+    ] = None
+    at: Annotated[int, about("The step it is bought and added.", ge=0)] = 0
+    price: Annotated[float, about("Economics: what it costs.", ge=0)] = 0.0
+    label_noise: Annotated[
+        float, about("Share of its examples with a wrong label.", ge=0, le=1)
+    ] = 0.05
+    exclusive: Annotated[
+        bool, about("Bought exclusively (no rival can buy it): counts as exclusive data.")
+    ] = False
+
+
+class Lighthouse(Section):
+    """A lighthouse customer: one large customer whose users join, and may leave, together."""
+
+    users: Annotated[int, about("Users the customer brings; 0 = off.", ge=0)] = 0
+    group: Annotated[
+        str | None, about("The group its users belong to (null: the first group).")
+    ] = None
+    at: Annotated[int, about("The step it joins.", ge=0)] = 0
+    leaves_at: Annotated[
+        int | None, about("The step all its users leave together (null: they stay).", ge=1)
+    ] = None
+    examples: Annotated[
+        int, about("The customer's own history, added to the training data when it joins.",
+                   ge=0),
+    ] = 0  # fmt: skip
+    label_noise: Annotated[
+        float, about("Share of its history's examples with a wrong label.", ge=0, le=1)
+    ] = 0.05
+    discount: Annotated[
+        float, about("Economics: the share of the price its users do not pay.", ge=0, le=1)
+    ] = 0.0
+
+
+class FreeTier(Section):
+    """Product-led growth: a free tier raises adoption and data; some free users convert."""
+
+    enabled: Annotated[bool, about("New users start on a free tier.")] = False
+    attraction: Annotated[
+        float, about("Utility a free product adds when a user considers adopting it.", ge=0)
+    ] = 0.5
+    revenue_per_user: Annotated[
+        float, about("Economics: revenue per free user per week (below the price).", ge=0)
+    ] = 0.0
+    conversion_rate: Annotated[
+        float, about("Hazard per week that a free user converts to the paid tier.", ge=0)
+    ] = 0.02
+
+
+class ColdStart(Section):
+    """Cold-start tactics, each off by default (``docs/scenarios.md#cold_start``)."""
+
+    curation: Curation = Field(default=Curation(), description="Hand-curation of the first users.")
+    synthetic: SyntheticStart = Field(default=SyntheticStart(), description="Synthetic data.")
+    open_data: OpenData = Field(default=OpenData(), description="A public data pool.")
+    acquisition: Acquisition = Field(default=Acquisition(), description="A bought dataset.")
+    lighthouse: Lighthouse = Field(default=Lighthouse(), description="A lighthouse customer.")
+    free_tier: FreeTier = Field(default=FreeTier(), description="A free tier.")
+
+    @property
+    def in_use(self) -> bool:
+        """Whether any tactic is on."""
+        return bool(
+            self.curation.users or self.synthetic.examples or self.open_data.examples
+            or self.acquisition.examples or self.lighthouse.users or self.lighthouse.examples
+            or self.free_tier.enabled
+        )  # fmt: skip
+
+
+class Economics(Section):
+    """The money side of a flywheel: revenue and costs per week (off unless set)."""
+
+    price: Annotated[float, about("Revenue per paying active user per week.", ge=0)] = 0.0
+    cost_per_user: Annotated[
+        float, about("Cost of serving one active user for a week (free users too).", ge=0)
+    ] = 0.0
+    cost_per_retrain: Annotated[float, about("Compute cost of one retrain.", ge=0)] = 0.0
+    cost_per_example: Annotated[
+        float, about("Cost of labelling one training example from users' feedback.", ge=0)
+    ] = 0.0
+    fixed_cost: Annotated[float, about("Other costs per week.", ge=0)] = 0.0
+
+
 def partial(section: type[Section]) -> type[Section]:
     """The same section with every key optional and no defaults: a firm's own values,
     taken over the scenario's top-level section key by key (cross-field rules are checked
@@ -400,8 +535,22 @@ def partial(section: type[Section]) -> type[Section]:
 FirmData = partial(Data)
 FirmLearning = partial(Learning)
 FirmReinvestment = partial(Reinvestment)
-FIRM_SECTIONS = {"data": Data, "learning": Learning, "reinvestment": Reinvestment}
+FirmColdStart = partial(ColdStart)
+FirmEconomics = partial(Economics)
+FIRM_SECTIONS = {
+    "data": Data, "learning": Learning, "reinvestment": Reinvestment,
+    "cold_start": ColdStart, "economics": Economics,
+}  # fmt: skip
 """The sections a firm may set for itself, and their full models."""
+
+
+def merge_section(model: type[Section], base: Section | None, own: Section | None):
+    """A firm's section: its own keys (``own``, a partial section) over the scenario's
+    ``base``; None if neither is set (economics is off unless set)."""
+    if own is None:
+        return base
+    changes = own.model_dump(exclude_none=True)
+    return model.model_validate((base.model_dump() if base is not None else {}) | changes)
 
 
 class Firm(Section):
@@ -423,6 +572,13 @@ class Firm(Section):
     reinvestment: FirmReinvestment | None = Field(  # type: ignore[valid-type]
         default=None,
         description="Its own retraining keys (others: the top-level reinvestment).",
+    )
+    cold_start: FirmColdStart | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Its own cold-start tactics (a tactic it sets replaces the top-level one).",
+    )
+    economics: FirmEconomics | None = Field(  # type: ignore[valid-type]
+        default=None, description="Its own prices and costs (others: the top-level economics)."
     )
 
 
@@ -456,6 +612,11 @@ class Choice(Section):
         float,
         about("Utility given up to switch; it grows with tenure like lock-in, "
               "c (1 - exp(-tenure / lock_in_time)).", ge=0),
+    ] = 0.0  # fmt: skip
+    price_weight: Annotated[
+        float,
+        about("Utility lost per unit of a product's price per week (economics.price); "
+              "0 = users ignore prices.", ge=0),
     ] = 0.0  # fmt: skip
 
 
@@ -545,6 +706,13 @@ class Scenario(Section):
     choice: Choice = Field(
         default=Choice(), description="How users choose between products and switch."
     )
+    cold_start: ColdStart = Field(
+        default=ColdStart(),
+        description="Cold-start tactics (every firm's, unless it sets its own).",
+    )
+    economics: Economics | None = Field(
+        default=None, description="Prices and costs; null = no economics columns."
+    )
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
     ] = []
@@ -565,6 +733,7 @@ class Scenario(Section):
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
+        issues += self._check_cold_start((), self.cold_start, self.learning)
         raise_if(issues + self._check_interventions())
         return self
 
@@ -614,6 +783,37 @@ class Scenario(Section):
                 issues.append((where + ("data", key), only, repr(value)))
         return issues
 
+    def _check_cold_start(self, where: tuple, cold_start, learning) -> list[Issue]:
+        """Tactics must name existing groups; a lighthouse leaves after it joins; synthetic
+        data needs a generative learner."""
+        issues: list[Issue] = []
+        groups = [group.name for group in self.population.groups]
+        here = where + ("cold_start",)
+        for key, group in (("acquisition", cold_start.acquisition.group),
+                           ("lighthouse", cold_start.lighthouse.group)):  # fmt: skip
+            if group is not None and group not in groups:
+                issues.append((here + (key, "group"), f"no group {group!r}; groups are {groups}",
+                               None))  # fmt: skip
+        for group, value in cold_start.open_data.relevance.items():
+            loc = here + ("open_data", "relevance", group)
+            if group not in groups:
+                issues.append((loc, f"no group {group!r}; groups are {groups}", None))
+            elif not 0 <= value <= 1:
+                issues.append((loc, "must be in [0, 1]", repr(value)))
+        lighthouse = cold_start.lighthouse
+        if lighthouse.leaves_at is not None and lighthouse.leaves_at <= lighthouse.at:
+            message = f"must be after cold_start.lighthouse.at ({lighthouse.at})"
+            issues.append((here + ("lighthouse", "leaves_at"), message, repr(lighthouse.leaves_at)))
+        if (cold_start.synthetic.examples and learning.kind == "estimator"
+                and learning.estimator == "logistic"):  # fmt: skip
+            message = (
+                "needs a generative learner (the learning curve, or a median, mean or gaussian "
+                "estimator): a logistic classifier cannot sample points"
+            )
+            issues.append((here + ("synthetic", "examples"), message,
+                           repr(cold_start.synthetic.examples)))  # fmt: skip
+        return issues
+
     # -- the market of firms ---------------------------------------------------------------
 
     @property
@@ -621,21 +821,16 @@ class Scenario(Section):
         """The firms of the market, in order; one firm called ``firm`` without ``firms:``."""
         return [firm.name for firm in self.firms] or [IMPLICIT_FIRM]
 
-    def firm_sections(self, index: int) -> dict[str, Section]:
-        """Firm ``index``'s data, learning and reinvestment: its own keys over the scenario's."""
+    def firm_sections(self, index: int) -> dict[str, Section | None]:
+        """Firm ``index``'s own sections (data, learning, reinvestment, cold_start,
+        economics): its keys over the scenario's, key by key."""
         if not self.firms:
             return {name: getattr(self, name) for name in FIRM_SECTIONS}
         firm = self.firms[index]
-        sections = {}
-        for name, model in FIRM_SECTIONS.items():
-            own = getattr(firm, name)
-            base = getattr(self, name)
-            if own is None:
-                sections[name] = base
-                continue
-            changes = own.model_dump(exclude_none=True)
-            sections[name] = model.model_validate(base.model_dump() | changes)
-        return sections
+        return {
+            name: merge_section(model, getattr(self, name), getattr(firm, name))
+            for name, model in FIRM_SECTIONS.items()
+        }
 
     def for_firm(self, index: int) -> Scenario:
         """The scenario as firm ``index`` sees it (its own sections in place of the top level)."""
@@ -675,10 +870,8 @@ class Scenario(Section):
                 issues.append((where + ("enters_at",), message, repr(firm.enters_at)))
             sections, broken = {}, False
             for name, model in FIRM_SECTIONS.items():
-                own, base = getattr(firm, name), getattr(self, name)
                 try:
-                    merged = base.model_dump() | (own.model_dump(exclude_none=True) if own else {})
-                    sections[name] = model.model_validate(merged)
+                    sections[name] = merge_section(model, getattr(self, name), getattr(firm, name))
                 except ValidationError as exc:
                     broken = True
                     for loc, message, value in translate(exc, model):
@@ -686,6 +879,9 @@ class Scenario(Section):
             if broken:
                 continue
             issues += self._check_learner_keys(where, sections["data"], sections["learning"])
+            if firm.cold_start is not None:
+                issues += self._check_cold_start(where, sections["cold_start"],
+                                                 sections["learning"])  # fmt: skip
         seeded = sum(
             self.firm_initial_adopters(i)
             for i, firm in enumerate(self.firms)
@@ -721,6 +917,13 @@ class Scenario(Section):
             # run, so shortening a run with --steps never invalidates its file.
             trial, paths = copy.deepcopy(current), {}
             for key, value in change.set.items():
+                if key.split(".")[0] == "economics" and self.economics is None:
+                    message = (
+                        "economics is off in this scenario (no economics section): set it in "
+                        "the file to change its values in an intervention"
+                    )
+                    issues.append((where + ("set", key), message, repr(value)))
+                    continue
                 if is_structural(key):
                     message = "is structural (fixed at step 0) and cannot change in an intervention"
                     issues.append((where + ("set", key), message, repr(value)))

@@ -189,9 +189,11 @@ def _value(scenario: Scenario, key: str) -> Any:
     """The value in force at ``key``; a firm's own section key it does not set shows the
     top-level value it takes."""
     parts = key.split(".")
-    if parts[0] == "firms" and len(parts) == 4:
-        section = scenario.firm_sections(int(parts[1]))[parts[2]]
-        return getattr(section, parts[3])
+    if parts[0] == "firms" and len(parts) >= 4:
+        value: Any = scenario.firm_sections(int(parts[1]))[parts[2]]
+        for part in parts[3:]:
+            value = getattr(value, part)
+        return value
     data: Any = scenario.to_dict()
     for part in parts:
         data = data[int(part)] if isinstance(data, list) else data[part]

@@ -37,6 +37,9 @@ class Streams:
     that single-firm runs draw exactly what they always drew."""
     seed_sequence: np.random.SeedSequence
     """The root, for streams derived later (one data pipeline per extra firm)."""
+    business: np.random.Generator | None = None
+    """Cold-start tactics and economics: which free users convert to paid, which leave
+    (a stream of its own, so runs without them draw exactly what they always drew)."""
 
     def firm_pipeline(self, index: int) -> np.random.Generator:
         """The data pipeline stream of firm ``index``: the first firm uses ``pipeline``;
@@ -51,7 +54,7 @@ class Streams:
 def derive_streams(seed: int) -> Streams:
     """Spawn the run's streams from its root ``seed`` (an int >= 0)."""
     root = np.random.SeedSequence(seed)
-    graph, population, steps, mesa, pipeline, market = root.spawn(6)
+    graph, population, steps, mesa, pipeline, market, business = root.spawn(7)
     return Streams(
         graph=np.random.default_rng(graph),
         population=np.random.default_rng(population),
@@ -60,4 +63,5 @@ def derive_streams(seed: int) -> Streams:
         mesa_seed=int(mesa.generate_state(1, dtype=np.uint32)[0]),
         market=np.random.default_rng(market),
         seed_sequence=root,
+        business=np.random.default_rng(business),
     )

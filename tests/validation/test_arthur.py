@@ -76,7 +76,7 @@ def lock_in(share: float, seed: int, horizon: int) -> tuple[int, int, bool]:
     return winner, step, held
 
 
-def check(share: float, replicates: int, horizon: int, parallel: bool = False) -> None:
+def check(share: float, replicates: int, horizon: int, parallel: bool = False) -> dict:
     runs = np.array(
         replicate(lock_in, [(share, seed, horizon) for seed in range(replicates)], parallel)
     )
@@ -90,6 +90,12 @@ def check(share: float, replicates: int, horizon: int, parallel: bool = False) -
     t = stats.t.ppf(1 - ALPHA / (2 * 4), replicates - 1)
     se = steps.std(ddof=1) / np.sqrt(replicates)
     assert abs(steps.mean() - expected_t) <= t * se, (steps.mean(), expected_t, se)
+    print(
+        f"p = {share}: locked into a in {observed:.3f} of {replicates} runs (theory "
+        f"{win:.4f}); mean lock-in step {steps.mean():.2f} +- {se:.2f} (theory {expected_t:.2f})"
+    )
+    return {"share": share, "win": observed, "theory_win": win, "steps": steps,
+            "theory_steps": expected_t}  # fmt: skip
 
 
 def test_theory_by_hand():
@@ -105,6 +111,53 @@ def test_arthur_lock_in_reduced(share):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("share", [0.5, 0.6, 0.7])
-def test_arthur_lock_in_full(share):
-    check(share, replicates=2000, horizon=300, parallel=True)
+def test_arthur_lock_in_full():
+    found = [check(share, replicates=2000, horizon=300, parallel=True) for share in (0.5, 0.6, 0.7)]
+    plot(found)
+
+
+def survival(p: float, steps: np.ndarray) -> np.ndarray:
+    """P(T > t) of the walk from 0 between -5 and +5, by iterating its transition matrix."""
+    n = 2 * BARRIER + 1
+    move = np.zeros((n, n))
+    for k in range(1, n - 1):
+        move[k + 1, k], move[k - 1, k] = p, 1 - p
+    state = np.zeros(n)
+    state[BARRIER] = 1.0
+    out = []
+    for _ in range(int(steps.max()) + 1):
+        out.append(state[1:-1].sum())
+        state = move @ state
+    return np.array(out)[steps]
+
+
+def plot(found: list[dict]) -> None:
+    import matplotlib as mpl
+
+    from simulator.reporting.plots import PALETTE, STYLE
+
+    from .helpers import comparison_figure, save_plot
+
+    with mpl.rc_context(STYLE):
+        fig, (left, right) = comparison_figure(
+            "Lock-in by increasing returns (Arthur 1989): 2,000 markets per type mix",
+            (1, 2), (13, 5.5),
+        )  # fmt: skip
+        t = np.arange(0, 121)
+        for colour, case in zip(PALETTE, found, strict=False):
+            simulated = [(case["steps"] > x).mean() for x in t]
+            left.plot(t, simulated, color=colour, label=f"p = {case['share']}: simulated")
+            left.plot(t, survival(case["share"], t), color=colour, ls="--", lw=1.8,
+                      label=f"p = {case['share']}: gambler's ruin")  # fmt: skip
+        left.set(xlabel="arrivals (steps)", ylabel="share of markets not yet locked in",
+                 yscale="log", ylim=(1e-3, 1.05))  # fmt: skip
+        left.legend(fontsize=10)
+        shares = [case["share"] for case in found]
+        right.plot(shares, [case["theory_win"] for case in found], color="black", ls="--",
+                   marker="o", label="gambler's ruin")  # fmt: skip
+        right.plot(shares, [case["win"] for case in found], color=PALETTE[0], marker="s", ls="",
+                   markersize=10, label="simulated")  # fmt: skip
+        right.set(xlabel="share of R-types among arrivals (p)",
+                  ylabel="share of markets locked into a")  # fmt: skip
+        right.legend(fontsize=11)
+        save_plot(fig, "arthur")
