@@ -646,6 +646,21 @@ def field_label(name: str) -> str:
     return f"{title} at week {low}" if low == high else f"{title}, weeks {low}–{high} (mean)"
 
 
+def means(comparison: Comparison, field_name: str) -> dict[str, float]:
+    """Per run, the mean of a numeric field over its seeds (as :func:`per_seed` reads it),
+    in the comparison's order: ``{"the whole loop": 3469.0, ...}``, for :func:`bars` and
+    for revealing a prediction. A run whose seeds all lack the field (a takeoff that never
+    came) gives ``nan``; seeds that lack it are left out of the mean."""
+    table = per_seed(comparison, [field_name])
+    out: dict[str, float] = {}
+    for label, rows in table.groupby("run", sort=False):
+        values = [v for v in rows[field_name] if v is not None and not _is_nan(v)]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            raise InputError(f"means: {field_name} is not a number (got {values[:3]!r})")
+        out[str(label)] = float(np.mean(values)) if values else math.nan
+    return out
+
+
 def how_often(comparison: Comparison, field_name: str, value: Any) -> pd.Series:
     """Per run, in how many of its seeds ``field_name`` equals ``value``, as text such as
     ``"3 of 3 seeds"`` (``how_often(c, "market.winner", "entrant")``)."""
@@ -996,6 +1011,7 @@ __all__ = [
     "final_numbers",
     "how_often",
     "lesson_size",
+    "means",
     "per_seed",
     "project_root",
     "runs_of",

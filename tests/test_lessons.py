@@ -6,6 +6,7 @@ instructor's notes and notebook outputs. The notebooks themselves: tests/test_co
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -217,6 +218,18 @@ def test_final_numbers_reads_like_a_handout(comparison):
     assert table.loc["training data used at the end", "hoard"] == "0"
     assert lessons.field_label("moat@0-26") == "moat, weeks 0–26 (mean)"
     assert lessons.field_label("moat@52") == "moat at week 52"
+
+
+def test_means_average_each_run_over_its_seeds(comparison):
+    moats = lessons.means(comparison, "final.moat")
+    table = lessons.per_seed(comparison, ["final.moat"])
+    assert list(moats) == ["loop", "hoard"]
+    assert moats["loop"] == pytest.approx(table.loc[table["run"] == "loop", "final.moat"].mean())
+    assert moats["hoard"] < 0 < moats["loop"]
+    takeoff = lessons.means(comparison, "takeoff_step")
+    assert math.isnan(takeoff["hoard"]) and takeoff["loop"] >= 1
+    with pytest.raises(InputError, match="not a number"):
+        lessons.means(comparison, "scenario")
 
 
 def test_final_numbers_counts_categories_and_formats_steps_inside_sections(lesson):
