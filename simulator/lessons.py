@@ -20,7 +20,8 @@ and then, in the order a class meets them:
 **Two sizes.** At *classroom* size (the default) a scenario runs as its file says
 (5,000 users in most of the library) and a lesson runs its stated number of seeds. The
 test suite sets the environment variable ``FLYWHEEL_LESSON_SIZE=test``: populations
-shrink to :data:`TEST_POPULATION` users and at most :data:`TEST_SEEDS` seeds run, so
+shrink to :data:`TEST_POPULATION` users, at most :data:`TEST_SEEDS` seeds run and figures
+are exported as small PNGs only (:data:`TEST_DPI`, into ``results/lessons-test/``), so
 every lesson executes in seconds (its numbers then differ from the classroom's; the
 text of a lesson quotes what the notebook prints, not fixed numbers). Both sizes use the
 array engine, which gives the same numbers as the agent engine, faster.
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -54,6 +56,7 @@ from .reporting.plots import (
     BLACK,
     ORANGE,
     PALETTE,
+    STYLE,
     VERMILLION,
     compare_figure,
     legend_below,
@@ -71,6 +74,9 @@ OUT_VARIABLE = "FLYWHEEL_LESSON_OUT"
 TEST_POPULATION = 400
 #: Seeds per comparison at test size, at most.
 TEST_SEEDS = 2
+#: Resolution of the figures a lesson exports at test size (PNG only: a test checks that
+#: the lesson runs; the slide exports themselves are tested at classroom size).
+TEST_DPI = 40
 #: The tag of a notebook cell that only the instructor's version keeps.
 INSTRUCTOR_TAG = "instructor"
 
@@ -80,12 +86,15 @@ class LessonSize:
     """How big a lesson's runs are.
 
     ``population`` None keeps each scenario's own population; ``max_seeds`` None runs
-    every seed a lesson asks for.
+    every seed a lesson asks for. ``formats`` and ``dpi`` are what :meth:`Lesson.save`
+    writes (``dpi`` None: slide resolution, 150 dpi).
     """
 
     name: str
     population: int | None
     max_seeds: int | None
+    formats: tuple[str, ...] = ("png", "svg")
+    dpi: int | None = None
 
     def seeds(self, wanted: int) -> int:
         """The seeds to run when a lesson asks for ``wanted``."""
@@ -100,7 +109,7 @@ class LessonSize:
 
 SIZES = {
     "classroom": LessonSize("classroom", None, None),
-    "test": LessonSize("test", TEST_POPULATION, TEST_SEEDS),
+    "test": LessonSize("test", TEST_POPULATION, TEST_SEEDS, ("png",), TEST_DPI),
 }
 
 
@@ -486,12 +495,21 @@ class Lesson:
 
     def save(self, fig: Figure, stem: str) -> SavedFiles:
         """Write ``fig`` as ``<stem>.png`` (150 dpi) and ``<stem>.svg`` into the lesson's
-        folder, for slides; return the two paths (also printed)."""
+        folder, for slides; return the paths (also printed). At test size only a small PNG
+        is written (:data:`TEST_DPI`): exporting is a large part of a lesson's time."""
         if not stem or any(ch in stem for ch in "/\\") or stem.startswith("."):
             raise InputError(f"figure name: a file name without folders; got {stem!r}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        paths = [save_figure(fig, self.folder / f"{stem}.{fmt}") for fmt in ("png", "svg")]
-        print(f"Saved {paths[0].name} and {paths[1].name} in {self.folder}")
+        paths = []
+        for fmt in self.size.formats:
+            path = self.folder / f"{stem}.{fmt}"
+            if self.size.dpi is None:
+                paths.append(save_figure(fig, path))
+            else:
+                with mpl.rc_context(STYLE):
+                    fig.savefig(path, dpi=self.size.dpi)
+                paths.append(path)
+        print(f"Saved {' and '.join(p.name for p in paths)} in {self.folder}")
         return SavedFiles(paths)
 
     def handout(self, comparison: Comparison, stem: str) -> Path:

@@ -245,14 +245,28 @@ def test_final_numbers_counts_categories_and_formats_steps_inside_sections(lesso
 # -- figures and exports --------------------------------------------------------------------
 
 
-def test_save_writes_png_and_svg_into_the_lesson_folder(lesson, comparison):
+def test_save_writes_png_and_svg_into_the_lesson_folder(tmp_path, monkeypatch, comparison):
+    monkeypatch.setenv(lessons.OUT_VARIABLE, str(tmp_path))
+    lesson = Lesson("00_slides", size="classroom")
     paths = lesson.save(comparison.figure, "moat")
     assert paths._ipython_display_() is None  # a notebook does not echo the list
     assert [p.name for p in paths] == ["moat.png", "moat.svg"]
     assert all(p.parent == lesson.folder and p.stat().st_size > 1000 for p in paths)
     assert paths[0].read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in paths[1].read_bytes()[:1000]
     with pytest.raises(InputError, match="file name"):
         lesson.save(comparison.figure, "../moat")
+
+
+def test_at_test_size_a_lesson_saves_a_small_png_only(lesson, comparison):
+    from PIL import Image
+
+    (png,) = lesson.save(comparison.figure, "moat")
+    assert png.name == "moat.png" and not (lesson.folder / "moat.svg").exists()
+    slide = Lesson("00_slides", size="classroom")
+    width = Image.open(png).size[0]
+    assert width == round(comparison.figure.get_figwidth() * lessons.TEST_DPI)
+    assert slide.size.dpi is None and slide.size.formats == ("png", "svg")
 
 
 def test_compare_metric_draws_the_mean_of_a_compared_run_and_the_reference(comparison):
