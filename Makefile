@@ -7,7 +7,7 @@ NOTEBOOKS_STAMP := $(VENV)/.notebooks
 VIZ_STAMP := $(VENV)/.installed-viz
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden \
+.PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden golden-add tournament \
 	notebooks lab notebooks-install course course-classroom
 
 venv: $(STAMP)
@@ -81,6 +81,15 @@ validate: $(STAMP)
 ## commit tests/golden/hashes.json alone, saying why)
 golden: $(STAMP)
 	$(PY) -m tests.golden.regenerate
+
+## tournament: the decision table played as a tournament (6 situations x 8 strategies, 6 seeds;
+## 3 to 5 minutes on 2 cores) into results/tournaments/decision_table/
+tournament: $(STAMP)
+	$(VENV)/bin/flywheel tournament scenarios/tournaments/decision_table.yaml --workers $(PYTEST_WORKERS)
+
+## golden-add: hash only the cases that have none yet (a new scenario); keeps every other hash
+golden-add: $(STAMP)
+	$(PY) -m tests.golden.regenerate --add
 
 ## bench: engine speed and memory, 1e3..1e6 users (see benchmarks/README.md)
 bench: $(STAMP)

@@ -294,6 +294,46 @@ def sweep(
 
 
 @app.command()
+def tournament(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Tournament file (default: scenarios/tournaments/decision_table.yaml)"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local worker processes (default: run serially in this process)."),
+    ] = None,
+    replicates: Annotated[
+        int | None, typer.Option(help="Seeds per situation and strategy (default: the file's).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder (default: results/tournaments/<tournament name>/)."),
+    ] = None,
+) -> None:
+    """Play every strategy in every situation over seeds: a situation x strategy table of
+    the outcomes with confidence intervals, and whether the simulation agrees with the
+    recommended strategy of each situation. Rerunning resumes."""
+    from .experiment.tournament import (
+        DEFAULT_FILE,
+        TournamentRunError,
+        load_tournament,
+        run_tournament,
+    )
+
+    try:
+        loaded = load_tournament(file or DEFAULT_FILE, replicates=replicates)
+        result = run_tournament(loaded, out, workers=workers, progress=True)
+    except InputError as exc:
+        _fail(str(exc))
+    except TournamentRunError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(result["report"])
+    typer.echo(f"-> {result['path']}/ (table.csv, verdicts.csv, tournament.png, tournament.svg)")
+
+
+@app.command()
 def analyze(
     results: Annotated[Path, typer.Argument(help="A results folder of `flywheel sweep`.")],
     outcome: Annotated[

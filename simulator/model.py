@@ -269,6 +269,7 @@ class FlywheelModel(mesa.Model):
         self.counts[UserState.ACTIVE] -= moved
         self.counts[UserState.CHURNED] += moved
         self._firm_counts[j] -= moved
+        self.firms[j].active_before -= len(leaving)
 
     def settle_accounts(self, tally, pipelines) -> None:
         """After learning: each firm counts the users it gained (its first users are
@@ -286,6 +287,20 @@ class FlywheelModel(mesa.Model):
                 used = 0.0 if firm.curated_this_step else float(pipelines[j].new_examples.sum())
                 firm.account(active, self.lighthouse_active(j), firm.retrained, used)
             firm.active_before = int(self.firm_counts[j].sum())
+
+    def lighthouse_share(self, j: int) -> np.ndarray | None:
+        """Per group, the share of firm ``j``'s active users who came with its lighthouse
+        customer (None without one): their share of the users' feedback this step."""
+        users = self.lighthouse_users.get(j)
+        if users is None or len(users) == 0:
+            return None
+        engine = self.user_engine
+        on = engine.state[users] == int(UserState.ACTIVE)
+        if engine.product is not None:
+            on &= engine.product[users] == j
+        members = np.bincount(self.user_group[users[on]], minlength=self.n_groups)
+        active = self.firm_counts[j]
+        return np.divide(members, active, out=np.zeros(self.n_groups), where=active > 0)
 
     def lighthouse_active(self, j: int) -> int:
         """Users of firm ``j``'s lighthouse customer still active on its product."""

@@ -121,6 +121,11 @@ def build_summary(
                 if (market := metrics.market_summary(timeseries, scenario))
                 else {}
             ),
+            **(
+                {"economics": economics}
+                if (economics := metrics.economics_summary(timeseries, scenario))
+                else {}
+            ),
             "runtime_s": runtime,
             "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,
             "package_version": __version__,

@@ -394,3 +394,40 @@ def test_phase_diagram_colours_do_not_stretch_a_narrow_range():
     fig = analysis.phase_diagram(users, RETRAIN, "network.mean_degree", "final.active_users")
     norm = fig.axes[0].collections[0].norm
     assert norm.vmin == 0 and fig.axes[1].get_ylabel() == "mean active users at the end (users)"
+
+
+def test_a_variant_sweep_draws_every_level_with_intervals_in_one_figure(tmp_path: Path) -> None:
+    """Levels in the sweep file's order, one panel per numeric outcome; the takeoff panel's
+    mean is over the runs that took off and says how many did."""
+    levels = ["none", "bought", "open"]
+    rng = np.random.default_rng(5)
+    rows = []
+    for point, level in enumerate(levels):
+        for replicate in range(4):
+            took = not (level == "none" and replicate < 2)
+            rows.append({"run_id": len(rows), "point": point, "replicate": replicate,
+                         "seed": len(rows), "status": "ok", "error": None, "tactic": level,
+                         MOAT: 0.1 * point + rng.normal(0, 0.01),
+                         "takeoff_step": 20 - 5 * point if took else None})  # fmt: skip
+    runs = pd.DataFrame(rows)
+    design = {"kind": "grid", "parameters": {"tactic": {"values": levels}}, "n_points": 3}
+    folder = write_folder(tmp_path / "v", runs, design, ["takeoff_step", MOAT], 4)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["experiment"]["variants"] = {"tactic": {name: {} for name in levels}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    result = analysis.analyze(folder, out_dir=tmp_path / "out", verbose=False)
+
+    assert [p.name for p in result["plots"]] == ["levels.png"]
+    fig = result["figures"]["levels"]
+    takeoff, moat = fig.axes[:2]
+    top_to_bottom = sorted(takeoff.get_yticklabels(), key=lambda t: -t.get_position()[1])
+    assert [t.get_text() for t in top_to_bottom] == levels
+    notes = sorted(takeoff.texts, key=lambda t: -t.xy[1])
+    assert [t.get_text() for t in notes] == ["2/4 took off", "4/4 took off", "4/4 took off"]
+    means = takeoff.lines[0].get_xdata()  # the points, top to bottom
+    assert list(means) == [20, 15, 10]
+    moat_means = moat.lines[0].get_xdata()
+    expected = runs.groupby("tactic")[MOAT].mean()
+    assert np.allclose(moat_means, [expected[level] for level in levels])
+    assert "confidence interval" in fig.subfigs[0].get_suptitle()

@@ -338,3 +338,61 @@ def test_out_folder_that_is_not_a_sweep_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "busy")])
     assert result.exit_code == 2 and "not a sweep's results folder" in result.output
     assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["notes.txt"]
+
+
+# -- variants: named bundles of overrides ---------------------------------------------------
+
+
+def test_variants_cross_the_grid_and_expand_into_each_runs_overrides(tmp_path):
+    from simulator.experiment.loader import expand
+
+    variants = {"tactic": {"none": {}, "bought": {"cold_start.acquisition.examples": 500}}}
+    experiment = load_experiment(write_sweep(tmp_path, sweep_block(variants=variants)))
+    assert experiment.n_runs == 4  # 2 retrain values x 2 tactics x 1 replicate
+    points = experiment.design.points
+    assert sorted((p["reinvestment.retrain_every"], p["tactic"]) for p in points) == [
+        (1, "bought"),
+        (1, "none"),
+        (4, "bought"),
+        (4, "none"),
+    ]
+    bought = next(p for p in points if p["tactic"] == "bought")
+    assert expand(bought, variants) == {
+        "reinvestment.retrain_every": bought["reinvestment.retrain_every"],
+        "cold_start.acquisition.examples": 500,
+    }
+
+
+@pytest.mark.parametrize(
+    ("variants", "message"),
+    [
+        ({"tactic": {}}, "needs at least one level"),
+        ({"reinvestment.retrain_every": {"a": {}}}, "names must use only lowercase letters"),
+        ({"tactic": {"bad": {"cold_start.acquisition.examples": -1}}}, "examples"),
+        ({"tactic": {"typo": {"cold_start.aquisition.examples": 1}}}, "cold_start.aquisition"),
+    ],
+)
+def test_bad_variants_are_reported_with_their_keys(tmp_path, variants, message):
+    assert message in problems(tmp_path, variants=variants)
+
+
+def test_a_variant_named_like_a_parameter_is_refused(tmp_path):
+    block = sweep_block(parameters={"steps": {"values": [10, 20]}},
+                        variants={"steps": {"short": {}}})  # fmt: skip
+    with pytest.raises(SweepError, match="is also a parameter"):
+        load_experiment(write_sweep(tmp_path, block))
+
+
+def test_variants_need_a_grid(tmp_path):
+    block = sweep_block(design="lhs", samples=4, variants={"tactic": {"none": {}}},
+                        parameters={"learning.transfer": {"min": 0, "max": 1}})  # fmt: skip
+    with pytest.raises(SweepError, match="variants are levels of a grid"):
+        load_experiment(write_sweep(tmp_path, block))
+
+
+def test_the_cold_start_sweep_has_one_level_per_tactic():
+    experiment = load_experiment(ROOT / "scenarios/sweeps/cold_start_tactics.yaml")
+    tactics = experiment.spec.variants["tactic"]
+    assert list(tactics) == ["none", "curation", "synthetic", "open_data", "acquisition",
+                             "lighthouse", "free_tier"]  # fmt: skip
+    assert experiment.n_runs == 7 * 8

@@ -223,3 +223,23 @@ def test_plot_results_dir_bad_files(run, tmp_path):
     write_results(tmp_path, run[0].drop(columns=["quality"]), run[1])
     with pytest.raises(InputError, match="quality"):
         plots.plot_results_dir(tmp_path)
+
+
+def test_a_run_with_economics_plots_cumulative_profit_next_to_the_moat():
+    from simulator import run
+    from simulator.reporting.plots import run_figures
+
+    tiny = {"population.size": 200, "steps": 30, "economics.price": 1.0,
+            "economics.cost_per_retrain": 40}  # fmt: skip
+    result = run("scenarios/baseline.yaml", seed=3, engine="array", overrides=tiny)
+    figures = run_figures(result.timeseries, result.summary, result.scenario)
+    fig = figures["economics"]
+    money, moat = fig.axes[:2]
+    assert fig.get_suptitle() == "Cumulative profit next to the moat"
+    assert list(money.lines[0].get_ydata()) == list(result.timeseries["cumulative_profit"])
+    expected = result.timeseries["quality"] - result.timeseries["baseline_quality"]
+    assert list(moat.lines[0].get_ydata()) == list(expected)
+    assert "currency" in money.get_ylabel() and "moat" in moat.get_ylabel()
+    plain = run("scenarios/baseline.yaml", seed=3, engine="array",
+                overrides={"population.size": 200, "steps": 30})  # fmt: skip
+    assert "economics" not in run_figures(plain.timeseries, plain.summary, plain.scenario)

@@ -263,7 +263,9 @@ def run_step(model) -> StepRecord:
         model.firm_counts[:] += tally.firm_adoptions - tally.firm_losses
     interactions = [tally.interactions] if market is None else list(tally.firm_interactions)
     pipelines = tuple(  # 5
-        firm.collect(interactions[j], model.streams.firm_pipeline(j), step)
+        firm.collect(
+            interactions[j], model.streams.firm_pipeline(j), step, model.lighthouse_share(j)
+        )  # fmt: skip
         for j, firm in enumerate(firms)
     )
     deployed = [firm.learn(step) for firm in firms]  # 6

@@ -7,7 +7,9 @@ Separate steps, each usable alone (as in SALib and EMA Workbench):
 - *running*: :func:`run_experiment` hands the runs to an executor (serial, local
   processes, Dask) and stores each as it finishes; rerunning resumes — ``runner``,
   ``executors``, ``store``;
-- *analysis*: ``simulator.experiment.analysis`` reads the results folder.
+- *analysis*: ``simulator.experiment.analysis`` reads the results folder;
+- *tournaments*: :func:`load_tournament` and :func:`run_tournament` play strategy
+  bundles in market situations (one sweep per situation) and judge a decision table.
 
 Example::
 
@@ -23,6 +25,7 @@ from .executors import SerialExecutor, open_executor
 from .loader import Experiment, load_experiment
 from .runner import SweepResult, execute_run, rerun, rerun_command, run_experiment
 from .spec import SweepError, SweepSpec
+from .tournament import Tournament, TournamentError, load_tournament, run_tournament
 
 __all__ = [
     "Design",
@@ -32,10 +35,14 @@ __all__ = [
     "SweepError",
     "SweepResult",
     "SweepSpec",
+    "Tournament",
+    "TournamentError",
     "execute_run",
     "load_experiment",
+    "load_tournament",
     "open_executor",
     "rerun",
     "rerun_command",
     "run_experiment",
+    "run_tournament",
 ]

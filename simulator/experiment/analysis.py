@@ -686,6 +686,86 @@ def outcome_lines(summary: pd.DataFrame, x: str, outcome: str, by: str | None = 
     return fig
 
 
+def _levels_order(runs: pd.DataFrame, variant: str, manifest: dict) -> list:
+    """A variant's levels in the order the sweep file lists them (else sorted)."""
+    listed = ((manifest.get("experiment") or {}).get("variants") or {}).get(variant) or {}
+    present = set(runs[variant].dropna().astype(str))
+    order = [level for level in listed if level in present]
+    return order + sorted(present - set(order))
+
+
+@styled
+def levels_figure(
+    runs: pd.DataFrame,
+    variant: str,
+    outcomes: Sequence[str],
+    *,
+    order: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> Figure:
+    """Each level of a variant (e.g. each cold-start tactic) side by side, one panel per
+    outcome: the mean over replicates with its Student-t confidence interval.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The runs table, with a ``variant`` column of level names and the outcomes.
+    variant : str
+        The variant dimension (``tactic``).
+    outcomes : sequence of str
+        Numeric outcomes, one panel each (at most four are drawn).
+    order : sequence of str, optional
+        The levels top to bottom; default sorted.
+    confidence : float
+        Level of the intervals.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Horizontal points with interval whiskers. For ``takeoff_step`` the mean is over
+        the runs that took off, and each row says how many did ("7/8 took off").
+    """
+    outcomes = list(outcomes)[:4]
+    levels = (
+        list(order) if order is not None else sorted(runs[variant].dropna().astype(str).unique())
+    )
+    names = ", ".join(name_of(o) for o in outcomes)
+    fig, axes = new_figure(
+        _title(f"{names} by {name_of(variant)}", 70), None, (1, len(outcomes)),
+        figsize=(6.2 * len(outcomes) + 1.5, 1.0 * len(levels) + 3.2),
+    )  # fmt: skip
+    keyed = runs.assign(**{variant: runs[variant].astype(str)})
+    y = np.arange(len(levels))[::-1]
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        table = _describe(keyed, [variant], outcome, confidence).reindex(levels)
+        mean, low, high = (table[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
+        error = np.vstack([mean - np.where(np.isnan(low), mean, low),
+                           np.where(np.isnan(high), mean, high) - mean])  # fmt: skip
+        ax.errorbar(mean, y, xerr=error, fmt="o", ms=9, color=BLUE, ecolor=BLACK, elinewidth=2,
+                    capsize=6)  # fmt: skip
+        ax.set_yticks(y, [_tick(level) for level in levels])
+        ax.set_ylim(-0.6, len(levels) - 0.25)  # every level's row, drawn or not
+        ax.set_xlabel(f"mean {label(outcome)}")
+        ax.set_title(name_of(outcome), fontsize=16)
+        ax.grid(axis="x", alpha=0.3)
+        if outcome == TAKEOFF and TAKEOFF_SHARE in table:
+            counts = keyed[keyed["status"].eq("ok")].groupby(variant)[TAKEOFF]
+            took = counts.apply(lambda v: int(pd.to_numeric(v, errors="coerce").notna().sum()))
+            total = counts.size()
+            for row, level, at in zip(y, levels, mean, strict=True):
+                text = f"{took.get(level, 0)}/{total.get(level, 0)} took off"
+                where = (at, row) if np.isfinite(at) else (0.02, row)
+                coords = "data" if np.isfinite(at) else ("axes fraction", "data")
+                ax.annotate(text, where, xycoords=coords, xytext=(0, 11), ha="center",
+                            textcoords="offset points", fontsize=12, color="#444444")  # fmt: skip
+        if outcome.endswith("moat"):
+            ax.axvline(0, color=ORANGE, ls="--", lw=1.5)
+    axes[0].set_ylabel(name_of(variant))
+    fig.subfigs[0].suptitle(f"points: mean over replicates; bars: {confidence:.0%} confidence "
+                            "interval (Student t)", fontsize=15, color="#444444")  # fmt: skip
+    return fig
+
+
 @styled
 def outcome_scatter(summary: pd.DataFrame, parameters: list[str], outcome: str) -> Figure:
     """The replicate-mean outcome of every design point against each sampled parameter.
@@ -1000,8 +1080,17 @@ def analyze(
             confidence=confidence,
         )
     figures: dict[str, Figure] = {}
+    variants = list((manifest.get("experiment") or {}).get("variants") or {})
+    if kind == "grid" and variants:  # named levels side by side, every numeric outcome
+        numeric = [o for o in manifest.get("outcomes", [outcome]) if o in runs
+                   and not _is_categorical(runs, o)]  # fmt: skip
+        shown = [outcome, *[o for o in numeric if o != outcome]]
+        order = _levels_order(runs, variants[0], manifest)
+        figures["levels"] = levels_figure(runs, variants[0], shown, order=order,
+                                          confidence=confidence)  # fmt: skip
     if kind == "grid":
-        varying = [p for p in parameters if summary[p].nunique(dropna=False) > 1]
+        varying = [p for p in parameters if summary[p].nunique(dropna=False) > 1
+                   and p not in variants]  # fmt: skip
         if varying:
             keys = varying[:2]
             pooled = marginal_summary(runs, keys, outcome, confidence)

@@ -28,7 +28,7 @@ from simulator.scenario import Scenario, load_scenario
 from .design import RunSpec
 from .executors import ExecutorInfo, open_executor
 from .loader import Experiment, expand, load_experiment, summary_value
-from .store import ResultsFolder, now
+from .store import ResultsFolder, _set_text, now
 
 __all__ = ["RunContext", "SweepResult", "execute_run", "rerun", "rerun_command", "run_experiment"]
 
@@ -322,15 +322,6 @@ def _run_row(results: str | os.PathLike, run_id: int) -> tuple[dict[str, Any], d
     if not rows:
         raise KeyError(f"run {run_id} is not in {folder.path / 'runs.parquet'}")
     return manifest, rows[0]
-
-
-def _set_text(value: Any) -> str:
-    """A value as ``--set`` parses it back exactly (YAML scalar)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def rerun_command(results: str | os.PathLike, run_id: int) -> str:

@@ -42,6 +42,16 @@ from simulator.errors import InputError
 from .loader import Experiment
 from .spec import ID_COLUMNS
 
+
+def _set_text(value: Any) -> str:
+    """A value as ``--set`` parses it back exactly (YAML scalar)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 __all__ = ["ResultsFolder"]
 
 MANIFEST = "manifest.json"
@@ -194,7 +204,14 @@ class ResultsFolder:
         timeseries = experiment.spec.outcomes.timeseries
         if timeseries is not None:
             files.append("timeseries.parquet")
-        sets = " ".join(f"--set {name}={{{name}}}" for name in design.names)
+        variants = experiment.spec.variants
+        sets = " ".join(f"{{{name}}}" if name in variants else f"--set {name}={{{name}}}"
+                        for name in design.names)  # fmt: skip
+        variant_sets = {  # a variant's placeholder stands for its level's --set options
+            dimension: {level: " ".join(f"--set {k}={_set_text(v)}" for k, v in sets_.items())
+                        for level, sets_ in levels.items()}
+            for dimension, levels in variants.items()
+        }  # fmt: skip
         return {
             "format": FORMAT,
             "name": experiment.name,
@@ -215,6 +232,7 @@ class ResultsFolder:
                 "outcomes": experiment.outcomes,
             },
             "reproduce": f"flywheel run {scenario_path} --seed {{seed}} {sets}".strip(),
+            **({"reproduce_variants": variant_sets} if variant_sets else {}),
             "files": files,
             "status": "running",
             "runs": {},

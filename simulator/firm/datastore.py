@@ -94,13 +94,22 @@ class DataStore:
         """Training examples per source and group."""
         return {name: counts.examples for name, counts in self.sources.items()}
 
-    def age_and_add(self, kept, used: np.ndarray, used_wrong: np.ndarray,
-                    source: str = "users") -> None:  # fmt: skip
+    def age_and_add(
+        self,
+        kept,
+        used: np.ndarray,
+        used_wrong: np.ndarray,
+        source: str = "users",
+        lighthouse: np.ndarray | None = None,
+    ) -> None:
         """One step: everything held ages by :attr:`decay`; this step's data is added.
 
         ``kept``: the signals that passed the filter (clean and wrong counts); ``used``:
         the examples used for training, of which ``used_wrong`` are mislabelled; ``source``:
         where they came from (the users' feedback; hand-curated while curating).
+        ``lighthouse``: per group, the share of this step's users' feedback that comes from
+        a lighthouse customer's users (booked under ``lighthouse``, so its data stays fresh
+        while the customer stays and ages once it leaves). The totals are unchanged.
         """
         decay = self.decay
         # Added clean then wrong, in this order: the float results depend on it.
@@ -110,6 +119,9 @@ class DataStore:
         self.shared = self.shared * decay
         for counts in self.sources.values():
             counts.age(decay)
+        if lighthouse is not None and source == "users":
+            self.sources["lighthouse"].add(used * lighthouse, used_wrong * lighthouse)
+            used, used_wrong = used * (1 - lighthouse), used_wrong * (1 - lighthouse)
         self.sources[source].add(used, used_wrong)
 
     def add(self, source: str, examples: np.ndarray, wrong: np.ndarray,

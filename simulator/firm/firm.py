@@ -136,19 +136,24 @@ class Firm:
     # -- one step --------------------------------------------------------------------------
 
     def collect(
-        self, interactions: np.ndarray, rng: np.random.Generator, step: int = 0
-    ) -> PipelineCounts:
+        self, interactions: np.ndarray, rng: np.random.Generator, step: int = 0,
+        lighthouse: np.ndarray | None = None,
+    ) -> PipelineCounts:  # fmt: skip
         """Run one step of the data pipeline on the interactions per group, then add the data
         the cold-start tactics bring at ``step`` (fresh: age 0 at the end of the step).
 
         While the firm curates by hand, every interaction is a clean, hand-labelled example
-        (source ``curated``) and the pipeline does not run."""
-        counts = self._collect(interactions, rng)
+        (source ``curated``) and the pipeline does not run. ``lighthouse``: per group, the
+        share of the firm's active users who came with its lighthouse customer (their
+        feedback is booked under that source)."""
+        counts = self._collect(interactions, rng, lighthouse)
         if step > 0:
             self.add_blocks(step)
         return counts
 
-    def _collect(self, interactions: np.ndarray, rng: np.random.Generator) -> PipelineCounts:
+    def _collect(
+        self, interactions: np.ndarray, rng: np.random.Generator, lighthouse=None
+    ) -> PipelineCounts:
         self.curated_this_step = 0.0
         if self.curating:
             interactions = np.asarray(interactions, dtype=np.int64)
@@ -160,14 +165,14 @@ class Firm:
             self.curated_this_step = float(interactions.sum())
             return PipelineCounts(interactions, zero, interactions, interactions, zero)
         counts, kept, used = self.pipeline.run(interactions, rng)
-        self.store.age_and_add(kept, used.total, used.wrong)
+        self.store.age_and_add(kept, used.total, used.wrong, lighthouse=lighthouse)
         if self.store.points is not None:
             self.store.points.collect(rng, self.truth, used.clean, used.wrong)
         return counts
 
     def add_blocks(self, step: int) -> None:
-        """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py)."""
-        self.bought_this_step = 0.0
+        """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py); what
+        they cost is booked with the step's accounts (at step 0: with step 1's)."""
         for block in blocks_at(step, self.cold_start, self.groups):
             points = self.store.points
             if points is not None:  # the same examples as data points
@@ -215,6 +220,7 @@ class Firm:
             lighthouse, retrained, used, self.curated_this_step, self.bought_this_step,
         )  # fmt: skip
         self.ledger.book(self.economics, revenue, cost)
+        self.bought_this_step = 0.0  # booked
 
     def learn(self, step: int) -> bool:
         """Retrain if ``step`` is on the cadence, and deploy a model whose latency is over.

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SOURCES = ("users", "curated", "synthetic", "open", "bought", "lighthouse")
+from simulator.scenario.schema import SOURCE_NAMES
+
+SOURCES = SOURCE_NAMES
 """Example sources, in the order their columns are reported."""
 
 

@@ -83,7 +83,7 @@ def blocks_at(step: int, cold_start, groups) -> list[DataBlock]:
         out.append(DataBlock("bought", examples, _rounded(examples * bought.label_noise),
                              exclusive=bought.exclusive, cost=bought.price))  # fmt: skip
     lighthouse = cold_start.lighthouse
-    if lighthouse.examples and lighthouse.at == step:
+    if lighthouse.users and lighthouse.examples and lighthouse.at == step:  # no customer: off
         examples = np.zeros(n)
         examples[names.index(lighthouse.group) if lighthouse.group else 0] = lighthouse.examples
         out.append(DataBlock("lighthouse", examples, _rounded(examples * lighthouse.label_noise)))

@@ -63,8 +63,8 @@ def summary_fields(scenario) -> list[str]:
     money = []
     if any(scenario.firm_sections(j)["economics"] is not None
            for j in range(len(scenario.firm_names))):  # fmt: skip
-        money = [f"economics.{name}" for name in
-                 ("revenue", "costs", "cumulative_profit", "cash_burn", "payback_step")]  # fmt: skip
+        names = ("revenue", "costs", "cumulative_profit", "cash_burn", "payback_step")
+        money = [f"economics.{name}" for name in names]
     return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money]
 
 

@@ -502,6 +502,46 @@ FIGURES: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], Figure]] = {
 }
 
 
+@styled
+def economics_figure(ts: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
+    """What the flywheel costs and what it buys: cumulative profit (left, per firm in a
+    market) next to the moat over the free open model (right), payback week marked."""
+    fig, (money, moat_ax) = new_figure("Cumulative profit next to the moat", summary, (1, 2),
+                                       figsize=(15.0, 6.0))  # fmt: skip
+    weeks = _weeks(ts).to_numpy()
+    firms = _groups(ts, "cumulative_profit")
+    lines = [(f"cumulative_profit[{f}]", f"moat[{f}]", f) for f in firms] or [
+        ("cumulative_profit", None, None)
+    ]
+    for i, (profit, _, name) in enumerate(lines):
+        ax_label = name or "cumulative profit"
+        money.plot(weeks, ts[profit], color=PALETTE[i % 8], ls=LINESTYLES[i % 7], label=ax_label)
+    money.axhline(0, color=BLACK, lw=1.2)
+    economics = summary.get("economics") or {}
+    payback = _week_of_step(ts, economics.get("payback_step"))
+    if payback is not None and not firms:
+        _marker(money, payback, f"payback: week {payback:.0f}", GREEN, 0.97)
+    money.set(xlabel="weeks", ylabel="cumulative profit (currency units)",
+              xlim=(weeks[0], weeks[-1]))  # fmt: skip
+    money.yaxis.set_major_formatter(_SHORT)
+    money.set_title("revenue − costs, summed since week 0", fontsize=15, color="#444444")
+    if firms:
+        for i, (_, moat, name) in enumerate(lines):
+            if moat in ts:
+                moat_ax.plot(weeks, ts[moat], color=PALETTE[i % 8], ls=LINESTYLES[i % 7],
+                             label=name)  # fmt: skip
+    else:
+        moat = (ts["quality"] - ts["baseline_quality"]).to_numpy(dtype=float)
+        moat_ax.plot(weeks, moat, color=BLUE, label="moat")
+    moat_ax.axhline(0, color=BLACK, lw=1.2)
+    moat_ax.set(xlabel="weeks", ylabel="moat (quality − market baseline)",
+                xlim=(weeks[0], weeks[-1]))  # fmt: skip
+    moat_ax.set_title("quality over the free open model", fontsize=15, color="#444444")
+    if firms:
+        legend_below(money, ncol=min(len(firms), 4))
+    return fig
+
+
 def run_figures(
     ts: pd.DataFrame, summary: Mapping[str, Any], scenario: Any = None
 ) -> dict[str, Figure]:
@@ -543,6 +583,8 @@ def run_figures(
 
     if firms_of(ts):  # a market of firms: who holds the market, the quality race
         figures |= {stem: build(ts, summary) for stem, build in MARKET_FIGURES.items()}
+    if "cumulative_profit" in ts:  # economics on: what the flywheel costs and buys
+        figures["economics"] = economics_figure(ts, summary)
     if (summary.get("defensibility") or {}).get("items"):
         figures["audit"] = audit_figure(ts, summary)
     return figures

@@ -87,6 +87,7 @@ _MESSAGES = {
     "too_short": "must not be empty",
     "missing": "is required",
     "invalid_key": "keys must be strings",
+    "invalid_name": "names must use only lowercase letters, digits, '_' and '-'",
 }
 
 
@@ -99,7 +100,8 @@ def translate(
     for error in exc.errors():
         loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx", {})
         if loc[-1:] == ("[key]",):  # pydantic's marker for a bad mapping key
-            loc, kind = loc[:-1], "invalid_key"
+            loc = loc[:-1]
+            kind = "invalid_name" if kind == "string_pattern_mismatch" else "invalid_key"
         value = repr(error["input"]) if "input" in error else None
         if kind == "value_error" and isinstance(ctx.get("error"), IssuesError):
             out += [(loc + sub, message, given) for sub, message, given in ctx["error"].issues]

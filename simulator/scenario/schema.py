@@ -102,6 +102,15 @@ IMPLICIT_FIRM = "firm"
 """The name of the one firm of a scenario without ``firms:``."""
 
 
+SOURCE_NAMES = ("users", "curated", "synthetic", "open", "bought", "lighthouse")
+"""Where training examples come from (columns ``training_examples[<source>]``): no group
+or firm may take one of these names."""
+_RESERVED = (
+    "is the name of a data source (users, curated, synthetic, open, bought, lighthouse), "
+    "whose columns such as training_examples[<source>] would clash; pick another name"
+)
+
+
 class Population(Section):
     """The users: how many, which segments, and how unequal their activity is."""
 
@@ -125,6 +134,8 @@ class Population(Section):
         for i, group in enumerate(self.groups):
             if group.name in seen:
                 issues.append((("groups", i, "name"), "duplicate group name", repr(group.name)))
+            elif group.name in SOURCE_NAMES:
+                issues.append((("groups", i, "name"), _RESERVED, repr(group.name)))
             seen.add(group.name)
         raise_if(issues)
         return self
@@ -855,6 +866,8 @@ class Scenario(Section):
             where = ("firms", i)
             if firm.name in seen:
                 issues.append((where + ("name",), "duplicate firm name", repr(firm.name)))
+            elif firm.name in SOURCE_NAMES:
+                issues.append((where + ("name",), _RESERVED, repr(firm.name)))
             elif firm.name in groups:
                 message = (
                     "must differ from the group names (columns such as active_users[<name>] "
