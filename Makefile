@@ -8,7 +8,7 @@ VIZ_STAMP := $(VENV)/.installed-viz
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test test-browser explore test-slow validate bench bench-sweep lint clean venv golden golden-add tournament \
-	notebooks lab notebooks-install
+	notebooks lab notebooks-install course course-classroom
 
 venv: $(STAMP)
 
@@ -45,9 +45,20 @@ $(VIZ_STAMP): $(STAMP)
 run: $(STAMP)
 	@$(VENV)/bin/flywheel run scenarios/baseline.yaml --out results/baseline
 
-## test: the default (fast) test suite, notebooks included (the browser test runs in test-browser)
+## test: the default (fast) test suite, notebooks included (the browser test runs in test-browser);
+## the course's lessons run at test size (FLYWHEEL_LESSON_SIZE=test: a few hundred users)
 test: $(VIZ_STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests --nbmake notebooks
+	FLYWHEEL_LESSON_SIZE=test $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" \
+		tests --nbmake notebooks
+
+## course: the students' version of the lessons (no instructor's notes) in results/course/student/
+course: $(STAMP)
+	$(PY) -m simulator.lessons student notebooks/course --out results/course/student
+
+## course-classroom: run every lesson at classroom size, as in class, with its time (before a class)
+course-classroom: $(STAMP)
+	FLYWHEEL_LESSON_SIZE=classroom $(PY) -m pytest -p no:xdist --nbmake notebooks/course \
+		--nbmake-timeout=600 --durations=0 -q
 
 ## test-browser: the explorer in a real headless Chromium (Debian's chromium-headless-shell
 ## or chromium; skips without one, fails under CI=true)
