@@ -23,6 +23,7 @@ from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
 from .metrics.reporters import model_reporters
+from .regulation import TrustShock, apply_verbs
 from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
 from .world.population import initial_population, uses_fast_network
@@ -81,6 +82,8 @@ class FlywheelModel(mesa.Model):
         self.n_groups = len(self.group_names)
         self.mechanisms = USER_MECHANISMS if mechanisms is None else tuple(mechanisms)
         self._interventions = sorted(scenario.interventions, key=lambda iv: iv.at)
+        self.shocks: list = []
+        """Privacy incidents so far (:class:`simulator.regulation.TrustShock`)."""
 
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
@@ -314,12 +317,20 @@ class FlywheelModel(mesa.Model):
     def apply_interventions(self, step: int) -> None:
         """Replace the scenario in force by the interventions scheduled for ``step``."""
         for intervention in self._interventions:
-            if intervention.at == step:
+            if intervention.at != step:
+                continue
+            if intervention.set:
                 self.params = self.params.with_overrides(intervention.set)
                 for j, firm in enumerate(self.firms):
                     firm.update(self.params.for_firm(j))
                 self.outside = OutsideOption.of(self.params)
                 self._set_interaction_rate()
+            if intervention.verbs:
+                apply_verbs(self, intervention, step)
+
+    def trust_shock(self, step: int):
+        """The privacy incidents in force at ``step``, combined (None: no incident)."""
+        return TrustShock.combined(self.shocks, step) if self.shocks else None
 
     # -- per-user state, as arrays in user order (for audits and tests) -------------
 

@@ -14,6 +14,7 @@ import pandas as pd
 from . import metrics
 from ._version import __version__
 from .model import FlywheelModel
+from .regulation import regulation_summary
 from .scenario import Scenario, load_scenario
 
 
@@ -119,6 +120,11 @@ def build_summary(
             **(
                 {"market": market}
                 if (market := metrics.market_summary(timeseries, scenario))
+                else {}
+            ),
+            **(
+                {"regulation": regulation}
+                if (regulation := regulation_summary(scenario, timeseries))
                 else {}
             ),
             "runtime_s": runtime,

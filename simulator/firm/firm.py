@@ -86,6 +86,8 @@ class Firm:
         self.curated_this_step = 0.0
         self.bought_this_step = 0.0
         self.retrained = False
+        self.fined_this_step = 0.0
+        """Regulation: fines booked this step (a cost in the ledger)."""
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
@@ -214,7 +216,27 @@ class Firm:
             self.economics, self.cold_start, self.dt, active, self.ledger.free_users,
             lighthouse, retrained, used, self.curated_this_step, self.bought_this_step,
         )  # fmt: skip
+        if self.fined_this_step:
+            cost += self.fined_this_step
+            self.fined_this_step = 0.0
         self.ledger.book(self.economics, revenue, cost)
+
+    # -- regulation (simulator/regulation.py) ---------------------------------------------
+
+    def erase(self, keep: np.ndarray, source: str | None, retrain: bool, step: int) -> None:
+        """GDPR erasure: keep the share ``keep[g]`` of each group's data (of ``source``, or
+        all). With ``retrain`` the firm may no longer serve a model that learned from the
+        erased data: models waiting to ship are dropped, and a model retrained on what
+        remains goes live at once (the deployment gate does not apply: the old model is
+        not an option)."""
+        self.store.erase(keep, source)
+        if not retrain:
+            return
+        self.deployment.pending = []
+        candidate = self.learner.fit(self.store, step)
+        if candidate is not None:
+            self.deployed = self.learner.evaluate(candidate)
+            self.model_version += 1
 
     def learn(self, step: int) -> bool:
         """Retrain if ``step`` is on the cadence, and deploy a model whose latency is over.

@@ -65,7 +65,10 @@ def summary_fields(scenario) -> list[str]:
            for j in range(len(scenario.firm_names))):  # fmt: skip
         money = [f"economics.{name}" for name in
                  ("revenue", "costs", "cumulative_profit", "cash_burn", "payback_step")]  # fmt: skip
-    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money]
+    from ..regulation import regulation_fields
+
+    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money,
+            *regulation_fields(scenario)]  # fmt: skip
 
 
 def highlight_problems(scenario) -> list[tuple[tuple, str, str]]:
