@@ -251,3 +251,13 @@ def test_unused_verbs_leave_the_dump_as_before():
     again = load_scenario(SMALL | {"interventions": [{"at": 3, "delete": {"share": 0.5}}]})
     assert load_scenario(yaml.safe_load(again.to_yaml())) == again
 
+
+
+def test_the_scenarios_show_the_drop_and_the_spike():
+    small = {"population.size": 1500}
+    gdpr = run(load_scenario(ROOT / "scenarios/gdpr_erasure.yaml", overrides=small), seed=42)
+    erasure = gdpr.summary["regulation"]["erasures"][0]
+    assert erasure["drop"] > 0.005 and erasure["recovery_steps"] is not None
+    incident = run(load_scenario(ROOT / "scenarios/privacy_incident.yaml", overrides=small),
+                   seed=42).summary["regulation"]  # fmt: skip
+    assert incident["churn_ratio"] > 2 and incident["fines"] == 20000.0
