@@ -28,7 +28,7 @@ from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import derive_streams
+from .world.streams import PRIVACY_STREAM, derive_streams
 
 
 class FlywheelModel(mesa.Model):
@@ -100,9 +100,11 @@ class FlywheelModel(mesa.Model):
         """A market of several firms (or network effects, tastes): how many firms; None for
         one plain product (the faster path of the mechanisms)."""
         self.firms = [
-            Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name)
+            Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name,
+                 privacy_rng=(self.streams.firm_child(PRIVACY_STREAM, j)
+                              if scenario.privacy is not None else None))
             for j, name in enumerate(self.firm_names)
-        ]
+        ]  # fmt: skip
         """Every firm in the market (one: a scenario without ``firms:``)."""
         self.firm = self.firms[0]
         self.entered = np.zeros(len(self.firms), dtype=bool)

@@ -252,7 +252,6 @@ def test_unused_verbs_leave_the_dump_as_before():
     assert load_scenario(yaml.safe_load(again.to_yaml())) == again
 
 
-
 def test_the_scenarios_show_the_drop_and_the_spike():
     small = {"population.size": 1500}
     gdpr = run(load_scenario(ROOT / "scenarios/gdpr_erasure.yaml", overrides=small), seed=42)
@@ -261,3 +260,51 @@ def test_the_scenarios_show_the_drop_and_the_spike():
     incident = run(load_scenario(ROOT / "scenarios/privacy_incident.yaml", overrides=small),
                    seed=42).summary["regulation"]  # fmt: skip
     assert incident["churn_ratio"] > 2 and incident["fines"] == 20000.0
+
+
+# -- privacy (differential privacy; the validation is tests/validation/test_privacy.py) ------
+
+
+@pytest.mark.parametrize(
+    ("privacy", "expected"),
+    [
+        ({"epsilon": 0}, "privacy.epsilon: must be > 0; got 0"),
+        ({"epsilon": -1.0}, "privacy.epsilon: must be > 0; got -1.0"),
+        ({"epsilon": 1.0, "delta": 1}, "privacy.delta: must be in (0, 1); got 1"),
+        ({"delta": 1e-5}, "privacy.epsilon: is required"),
+        ({"epsilon": 1.0, "clip": 0}, "privacy.clip: must be > 0"),
+    ],
+)
+def test_bad_privacy_keys_are_named(privacy, expected):
+    assert expected in problems_of(SMALL | {"privacy": privacy})
+
+
+def test_privacy_needs_a_mean_estimator():
+    raw = SMALL | {"privacy": {"epsilon": 1.0},
+                   "learning": {"kind": "estimator", "estimator": "median"}}  # fmt: skip
+    assert "privacy: needs the mean or gaussian estimator" in problems_of(raw)
+
+
+def test_epsilon_zero_exits_2_from_the_command_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(SMALL | {"privacy": {"epsilon": 0.0}}))
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "privacy.epsilon: must be > 0" in result.output
+
+
+def test_privacy_costs_the_learning_curve_quality_and_leaves_users_draws_alone():
+    base = SMALL | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": False}}
+    plain = run(load_scenario(base), seed=3).timeseries
+    private = run(load_scenario(base | {"privacy": {"epsilon": 0.5}}), seed=3).timeseries
+    assert private.loc[1, "quality"] < plain.loc[1, "quality"]  # same data, less effective
+    assert private["quality"].iloc[-1] < plain["quality"].iloc[-1]
+    assert private.loc[0, "active_users"] == plain.loc[0, "active_users"]
+
+
+@pytest.mark.parametrize("learning", [{}, {"kind": "estimator", "estimator": "mean",
+                                           "initial_examples": 5}])  # fmt: skip
+def test_private_runs_agree_on_both_engines(learning):
+    raw = SMALL | {"privacy": {"epsilon": 0.5}, "learning": learning}
+    a = run(load_scenario(raw), seed=8, engine="agent").timeseries.to_csv(index=False)
+    b = run(load_scenario(raw), seed=8, engine="array").timeseries.to_csv(index=False)
+    assert a == b

@@ -69,10 +69,14 @@ class Firm:
     """
 
     def __init__(
-        self, scenario, rng: np.random.Generator | None = None, name: str = "firm"
-    ) -> None:
+        self, scenario, rng: np.random.Generator | None = None, name: str = "firm",
+        privacy_rng: np.random.Generator | None = None,
+    ) -> None:  # fmt: skip
         self.name = name
         self.rng = rng
+        self.privacy_rng = privacy_rng
+        """Differential privacy: the noise of the estimators' private means (a stream of
+        its own, :meth:`Streams.firm_child`)."""
         self.n_groups = len(scenario.population.groups)
         self.store = DataStore(self.n_groups, scenario.learning.initial_examples)
         self.deployment = Deployment()
@@ -125,7 +129,9 @@ class Firm:
         self.reinvestment = scenario.reinvestment
         self.pipeline = Pipeline.of(scenario)
         self.truth = GroupTruth.of(scenario.population.groups)
-        self.learner: Learner = make_learner(scenario.learning, scenario.population.groups)
+        self.learner: Learner = make_learner(
+            scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng
+        )
         self.store.decay = decay_factor(scenario.reinvestment.data_half_life)
         self.group_shares = np.array([group.share for group in scenario.population.groups])
         self.groups = scenario.population.groups

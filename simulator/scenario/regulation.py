@@ -1,5 +1,6 @@
-"""Regulation in the scenario format: the intervention verbs beside ``set`` (``delete``,
-``fine``, ``incident``).
+"""Regulation and privacy in the scenario format: the intervention verbs beside ``set``
+(``delete``, ``fine``, ``incident``) and the ``privacy:`` section (differential privacy,
+applied by the learners, :mod:`simulator.firm.privacy`).
 
 No I/O and no dynamics here: the verbs are applied by :mod:`simulator.regulation`.
 Cross-field rules that need the whole scenario (a group or firm that must exist, a fine
@@ -76,3 +77,22 @@ class Incident(Section):
               "-word_of_mouth x adoption.imitation x (share of its contacts who are active).",
               ge=-1, le=1),
     ] = -0.5  # fmt: skip
+
+
+class Privacy(Section):
+    """Differential privacy on training (the Gaussian mechanism); off unless set."""
+
+    epsilon: Annotated[
+        float, about("epsilon: the privacy budget of one training run; smaller = more private, "
+                     "noisier.", gt=0)
+    ]  # fmt: skip
+    delta: Annotated[
+        float, about("delta: the chance the guarantee fails, in (0, 1).", gt=0, lt=1)
+    ] = 1e-5
+    clip: Annotated[
+        float,
+        about("B: each data point is clipped to [-B, B] before training, which bounds one "
+              "user's influence (the sensitivity of a mean of n points is 2 B / n); the "
+              "learning curve uses it, in units of each group's data_spread, in its "
+              "effective-sample-size penalty.", gt=0),
+    ] = 3.0  # fmt: skip

@@ -27,7 +27,7 @@ from pydantic import (
 
 from simulator.errors import InputError
 
-from .regulation import Delete, Fine, Incident
+from .regulation import Delete, Fine, Incident, Privacy
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
@@ -744,6 +744,10 @@ class Scenario(Section):
     economics: Economics | None = Field(
         default=None, description="Prices and costs; null = no economics columns."
     )
+    privacy: Annotated[
+        Privacy | None,
+        structural("Differential privacy on training (fixed for the run); null = off."),
+    ] = None
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
     ] = []
@@ -765,7 +769,7 @@ class Scenario(Section):
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
         issues += self._check_cold_start((), self.cold_start, self.learning)
-        issues += self._check_verbs()
+        issues += self._check_verbs() + self._check_privacy()
         raise_if(issues + self._check_interventions())
         return self
 
@@ -821,6 +825,26 @@ class Scenario(Section):
                         )
                         issues.append((where + ("fine",), message, repr(fine.amount)))
         return issues  # fmt: skip
+
+    def _check_privacy(self) -> list[Issue]:
+        """Differential privacy adds Gaussian noise to a mean: estimator learners must be
+        ``mean`` or ``gaussian`` (the learning curve takes its sample-size penalty)."""
+        if self.privacy is None:
+            return []
+        issues: list[Issue] = []
+        for j in range(len(self.firm_names)):
+            learning = self._learning_of(j)
+            if learning.kind == "estimator" and learning.estimator not in ("mean", "gaussian"):
+                message = (
+                    "needs the mean or gaussian estimator (or the learning curve): the Gaussian "
+                    f"mechanism here privatises a mean; {self.firm_names[j]!r} fits a "
+                    f"{learning.estimator}"
+                )
+                issues.append((("privacy",), message, repr(learning.estimator)))
+            elif learning.kind == "estimator" and learning.objective != "erm":
+                message = "needs learning.objective: erm (the private mean is the ERM fit)"
+                issues.append((("privacy",), message, repr(learning.objective)))
+        return issues
 
     def _learning_of(self, j: int):
         if not self.firms or self.firms[j].learning is None:
