@@ -19,6 +19,7 @@ from .engines import make_engine, resolve_engine, uses_agents
 from .engines.draws import GroupOrder
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
+from .firm.abtest import uses_ab_test
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
@@ -28,7 +29,7 @@ from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import PRIVACY_STREAM, derive_streams
+from .world.streams import DEPLOYMENT_STREAM, PRIVACY_STREAM, derive_streams
 
 
 class FlywheelModel(mesa.Model):
@@ -107,6 +108,9 @@ class FlywheelModel(mesa.Model):
         ]  # fmt: skip
         """Every firm in the market (one: a scenario without ``firms:``)."""
         self.firm = self.firms[0]
+        for j, firm in enumerate(self.firms):  # A/B tests: a stream of their own (no draws
+            firm.deployment_rng = self.streams.firm_child(DEPLOYMENT_STREAM, j)  # otherwise)
+        self._traffic_bucket: np.ndarray | None = None
         self.entered = np.zeros(len(self.firms), dtype=bool)
         """Which firms' products have been put on offer (and their first users seeded)."""
         self.outside = OutsideOption.of(scenario)
@@ -150,6 +154,7 @@ class FlywheelModel(mesa.Model):
             firms=self.firm_names if scenario.firms else None,
             sources=any(firm.cold_start.in_use for firm in self.firms),
             economics=any(firm.economics is not None for firm in self.firms),
+            ab_test=uses_ab_test(scenario),
         )
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
@@ -291,6 +296,23 @@ class FlywheelModel(mesa.Model):
                 used = 0.0 if firm.curated_this_step else float(pipelines[j].new_examples.sum())
                 firm.account(active, self.lighthouse_active(j), firm.retrained, used)
             firm.active_before = int(self.firm_counts[j].sum())
+
+    def test_traffic(self, j: int, interactions: np.ndarray):
+        """An A/B test's traffic this step (simulator/firm/abtest.py): firm ``j``'s
+        interactions per group, and its active users per group in the treatment cohort
+        (``hash(user) mod 100 < traffic_pct``) and in all."""
+        from .firm.abtest import traffic_bucket
+
+        if self._traffic_bucket is None:
+            self._traffic_bucket = traffic_bucket(len(self.user_group))
+        engine = self.user_engine
+        active = engine.state == int(UserState.ACTIVE)
+        if engine.product is not None:
+            active &= engine.product == j
+        treated = active & (self._traffic_bucket < self.firms[j].policy_keys.traffic_pct)
+        count = np.bincount
+        return (interactions, count(self.user_group[treated], minlength=self.n_groups),
+                count(self.user_group[active], minlength=self.n_groups))  # fmt: skip
 
     def lighthouse_active(self, j: int) -> int:
         """Users of firm ``j``'s lighthouse customer still active on its product."""

@@ -24,6 +24,7 @@ why they give identical results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -271,7 +272,10 @@ def run_step(model) -> StepRecord:
         firm.collect(interactions[j], model.streams.firm_pipeline(j), step)
         for j, firm in enumerate(firms)
     )
-    deployed = [firm.learn(step) for firm in firms]  # 6
+    deployed = [  # 6
+        firm.learn(step, partial(model.test_traffic, j, interactions[j]))
+        for j, firm in enumerate(firms)
+    ]
     model.settle_accounts(tally, pipelines)
     model.reference_quality = model.outside.quality(step)  # 7
     records = tuple(firm.record() for firm in firms)

@@ -27,6 +27,7 @@ from pydantic import (
 
 from simulator.errors import InputError
 
+from .deployment import DeploymentPolicy
 from .regulation import Delete, Fine, Incident, Privacy
 
 __all__ = [
@@ -325,6 +326,11 @@ class Reinvestment(Section):
     ab_test: Annotated[
         bool, about("A retrained model goes live only if it beats the deployed one.")
     ] = True
+    deployment: DeploymentPolicy | None = Field(
+        default=None,
+        description="The deployment policy (perfect, always, or a real ab_test); null = "
+        "reinvestment.ab_test decides (true: perfect, false: always).",
+    )
 
 
 class Churn(Section):
