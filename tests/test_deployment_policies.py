@@ -127,3 +127,11 @@ def test_ab_tests_agree_on_both_engines_in_a_market_too():
         a = run(load_scenario(raw), seed=6, engine="agent").timeseries.to_csv(index=False)
         b = run(load_scenario(raw), seed=6, engine="array").timeseries.to_csv(index=False)
         assert a == b
+
+
+def test_ab_test_size_scenario_records_its_decisions():
+    path = "scenarios/ab_test_size.yaml"
+    result = run(load_scenario(path, overrides={"population.size": 800, "steps": 70}), seed=1)
+    deployment = result.summary["deployment"]
+    assert deployment["tests"] > 5 and deployment["wrong_share"] is not None
+    assert {"ab_shipped_worse", "ab_rejected_better"} <= set(result.timeseries.columns)
