@@ -19,16 +19,18 @@ from .engines import make_engine, resolve_engine, uses_agents
 from .engines.draws import ActiveRates, GroupOrder
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
+from .firm.abtest import uses_ab_test
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
 from .metrics.reporters import model_reporters
+from .regulation import TrustShock, apply_verbs
 from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
 from .world.network.graphs import graph_from_csr
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import derive_streams
+from .world.streams import DEPLOYMENT_STREAM, PRIVACY_STREAM, derive_streams
 
 
 class FlywheelModel(mesa.Model):
@@ -82,6 +84,8 @@ class FlywheelModel(mesa.Model):
         self.n_groups = len(self.group_names)
         self.mechanisms = USER_MECHANISMS if mechanisms is None else tuple(mechanisms)
         self._interventions = sorted(scenario.interventions, key=lambda iv: iv.at)
+        self.shocks: list = []
+        """Privacy incidents so far (:class:`simulator.regulation.TrustShock`)."""
 
         population = initial_population(scenario, self.streams)
         self.user_group = population.group
@@ -100,11 +104,16 @@ class FlywheelModel(mesa.Model):
         """A market of several firms (or network effects, tastes): how many firms; None for
         one plain product (the faster path of the mechanisms)."""
         self.firms = [
-            Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name)
+            Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name,
+                 privacy_rng=(self.streams.firm_child(PRIVACY_STREAM, j)
+                              if scenario.privacy is not None else None))
             for j, name in enumerate(self.firm_names)
-        ]
+        ]  # fmt: skip
         """Every firm in the market (one: a scenario without ``firms:``)."""
         self.firm = self.firms[0]
+        for j, firm in enumerate(self.firms):  # A/B tests: a stream of their own (no draws
+            firm.deployment_rng = self.streams.firm_child(DEPLOYMENT_STREAM, j)  # otherwise)
+        self._traffic_bucket: np.ndarray | None = None
         self.entered = np.zeros(len(self.firms), dtype=bool)
         """Which firms' products have been put on offer (and their first users seeded)."""
         self.outside = OutsideOption.of(scenario)
@@ -148,6 +157,7 @@ class FlywheelModel(mesa.Model):
             firms=self.firm_names if scenario.firms else None,
             sources=any(firm.cold_start.in_use for firm in self.firms),
             economics=any(firm.economics is not None for firm in self.firms),
+            ab_test=uses_ab_test(scenario),
         )
         self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)
@@ -303,6 +313,23 @@ class FlywheelModel(mesa.Model):
         active = self.firm_counts[j]
         return np.divide(members, active, out=np.zeros(self.n_groups), where=active > 0)
 
+    def test_traffic(self, j: int, interactions: np.ndarray):
+        """An A/B test's traffic this step (simulator/firm/abtest.py): firm ``j``'s
+        interactions per group, and its active users per group in the treatment cohort
+        (``hash(user) mod 100 < traffic_pct``) and in all."""
+        from .firm.abtest import traffic_bucket
+
+        if self._traffic_bucket is None:
+            self._traffic_bucket = traffic_bucket(len(self.user_group))
+        engine = self.user_engine
+        active = engine.state == int(UserState.ACTIVE)
+        if engine.product is not None:
+            active &= engine.product == j
+        treated = active & (self._traffic_bucket < self.firms[j].policy_keys.traffic_pct)
+        count = np.bincount
+        return (interactions, count(self.user_group[treated], minlength=self.n_groups),
+                count(self.user_group[active], minlength=self.n_groups))  # fmt: skip
+
     def lighthouse_active(self, j: int) -> int:
         """Users of firm ``j``'s lighthouse customer still active on its product."""
         users = self.lighthouse_users.get(j)
@@ -330,12 +357,20 @@ class FlywheelModel(mesa.Model):
     def apply_interventions(self, step: int) -> None:
         """Replace the scenario in force by the interventions scheduled for ``step``."""
         for intervention in self._interventions:
-            if intervention.at == step:
+            if intervention.at != step:
+                continue
+            if intervention.set:
                 self.params = self.params.with_overrides(intervention.set)
                 for j, firm in enumerate(self.firms):
                     firm.update(self.params.for_firm(j))
                 self.outside = OutsideOption.of(self.params)
                 self._set_interaction_rate()
+            if intervention.verbs:
+                apply_verbs(self, intervention, step)
+
+    def trust_shock(self, step: int):
+        """The privacy incidents in force at ``step``, combined (None: no incident)."""
+        return TrustShock.combined(self.shocks, step) if self.shocks else None
 
     # -- per-user state, as arrays in user order (for audits and tests) -------------
 

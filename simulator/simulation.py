@@ -13,7 +13,9 @@ import pandas as pd
 
 from . import metrics
 from ._version import __version__
+from .firm.abtest import deployment_summary
 from .model import FlywheelModel
+from .regulation import regulation_summary
 from .scenario import Scenario, load_scenario
 
 
@@ -125,6 +127,14 @@ def build_summary(
                 {"economics": economics}
                 if (economics := metrics.economics_summary(timeseries, scenario))
                 else {}
+            ),
+            **(
+                {"regulation": regulation}
+                if (regulation := regulation_summary(scenario, timeseries))
+                else {}
+            ),
+            **(
+                {"deployment": deployment} if (deployment := deployment_summary(timeseries)) else {}
             ),
             "runtime_s": runtime,
             "agent_steps_per_s": size * scenario.steps / runtime if runtime > 0 else None,

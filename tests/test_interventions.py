@@ -59,6 +59,8 @@ CURATING = COLD | {"cold_start": {"curation": {"users": 100000, "service_quality
                                                "cost_per_example": 0.5}}}  # fmt: skip
 THRESHOLD = CURVE | {"adoption": {"rule": "threshold", "threshold": 0.5, "innovation": 0.01}}
 GATED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": True}}
+TESTED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "deployment": {
+    "policy": "ab_test", "traffic_pct": 20, "duration": 2, "alpha": 0.2}}}  # fmt: skip
 
 # generic key -> (base scenario, new value, step of the intervention)
 CASES = {
@@ -92,6 +94,10 @@ CASES = {
     "reinvestment.latency": (CURVE, 5, AT),
     "reinvestment.data_half_life": (CURVE, 0.5, AT),
     "reinvestment.ab_test": (GATED, False, 1),  # the first noisy models are worse: they ship
+    "reinvestment.deployment.policy": (TESTED, "always", AT),
+    "reinvestment.deployment.traffic_pct": (TESTED, 90, AT),
+    "reinvestment.deployment.duration": (TESTED, 5, AT),
+    "reinvestment.deployment.alpha": (TESTED, 0.01, AT),
     "churn.base_rate": (CURVE, 0.5, AT),
     "churn.sensitivity": (CURVE, 0.0, AT),
     "churn.satisfaction_rate": (CURVE, 1.0, AT),
@@ -199,6 +205,8 @@ FIRMS = {"firms": [
 @pytest.mark.parametrize("key", [key for key in leaf_keys() if is_structural(key)])
 def test_structural_keys_are_refused_by_name(key):
     base = FIRMS if key.startswith("firms.") else {}
+    if key.startswith("privacy."):  # an optional section: refused when it is set
+        base = {"privacy": {"epsilon": 1.0}}
     value = load_scenario(base).to_dict()
     for part in generic(key).replace("*", "1" if base else "0").split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]

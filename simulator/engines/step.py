@@ -24,6 +24,7 @@ why they give identical results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -36,6 +37,7 @@ from .draws import StepDraws, draw_market, draw_step
 if TYPE_CHECKING:
     from ..firm.firm import FirmRecord
     from ..firm.pipeline import PipelineCounts
+    from ..regulation import TrustShock
     from ..scenario import Scenario
 
 
@@ -65,6 +67,9 @@ class StepView:
     market: MarketView | None = None
     """A market of several firms (or network effects, tastes): what choice needs. None
     for one plain product."""
+    trust: TrustShock | None = None
+    """A privacy incident in force (simulator/regulation.py): churn up, word of mouth
+    against the product. None: no incident."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,7 @@ def run_step(model) -> StepRecord:
         user_group=model.user_group, draws=draws, firm_quality=firm_quality,
         firm_risk=None if risks[0] is None else np.stack(risks),
         on_offer=model.on_offer(step), installed=model.firm_counts.sum(axis=1),
+        trust=model.trust_shock(step),
     )  # fmt: skip
     if market is not None:
         pick, reconsider = draw_market(
@@ -268,7 +274,10 @@ def run_step(model) -> StepRecord:
         )  # fmt: skip
         for j, firm in enumerate(firms)
     )
-    deployed = [firm.learn(step) for firm in firms]  # 6
+    deployed = [  # 6
+        firm.learn(step, partial(model.test_traffic, j, interactions[j]))
+        for j, firm in enumerate(firms)
+    ]
     model.settle_accounts(tally, pipelines)
     model.reference_quality = model.outside.quality(step)  # 7
     records = tuple(firm.record() for firm in firms)

@@ -55,6 +55,12 @@ class SourceCounts:
         self.examples = self.examples + examples
         self.wrong = self.wrong + wrong
 
+    def erase(self, keep: np.ndarray) -> None:
+        """Keep the share ``keep[g]`` of each group's examples (of every age alike)."""
+        self.examples = self.examples * keep
+        self.wrong = self.wrong * keep
+        self.age_sum = self.age_sum * keep
+
     @property
     def mean_age(self) -> np.ndarray:
         return np.divide(self.age_sum, self.examples, out=np.full(len(self.examples), np.nan),
@@ -165,6 +171,34 @@ class DataStore:
         self.sources[source].add(examples, wrong)
         if not (EXCLUSIVE[source] if exclusive is None else exclusive):
             self.shared = self.shared + examples
+
+    def erase(self, keep: np.ndarray, source: str | None = None) -> np.ndarray:
+        """GDPR erasure: of each group ``g``'s training examples (of ``source``, or of every
+        source), only the share ``keep[g]`` stays. Returns the examples erased per group.
+
+        Every count of the erased data goes: the training examples, their mislabelled
+        ones, the collected signals and, for open or bought data, the shared ones. The
+        mean age of what stays is unchanged (a uniform share of every age is erased).
+        """
+        keep = np.asarray(keep, dtype=float)
+        if source is None:
+            before = self.examples
+            self.examples = self.examples * keep
+            self.wrong_examples = self.wrong_examples * keep
+            self.collected = self.collected * keep
+            self.shared = self.shared * keep
+            for counts in self.sources.values():
+                counts.erase(keep)
+            return before - self.examples
+        counts = self.sources[source]
+        erased, erased_wrong = counts.examples * (1.0 - keep), counts.wrong * (1.0 - keep)
+        counts.erase(keep)
+        self.examples = np.maximum(self.examples - erased, 0.0)
+        self.wrong_examples = np.maximum(self.wrong_examples - erased_wrong, 0.0)
+        self.collected = np.maximum(self.collected - erased, 0.0)
+        if not EXCLUSIVE[source] or source == "bought":
+            self.shared = np.maximum(self.shared - np.minimum(self.shared, erased), 0.0)
+        return erased
 
     @property
     def noise_share(self) -> np.ndarray:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abtest import TestLedger, promotes, start_test
 from .datastore import DataStore, PointStore, SourceRecords, decay_factor
 from .deployment import Deployment, Trained
 from .economics import Ledger, step_accounts
@@ -52,6 +53,14 @@ class FirmRecord:
     cost: float = 0.0
     cumulative_profit: float = 0.0
     free_users: int = 0
+    tests: int = 0
+    """A/B tests (reinvestment.deployment.policy ab_test) decided so far."""
+    promoted: int = 0
+    shipped_worse: int = 0
+    """Of the tests, candidates shipped that were truly worse than the deployed model."""
+    rejected_better: int = 0
+    """Of the tests, candidates rejected that were truly better."""
+    testing: bool = False
 
 
 class Firm:
@@ -70,10 +79,14 @@ class Firm:
     """
 
     def __init__(
-        self, scenario, rng: np.random.Generator | None = None, name: str = "firm"
-    ) -> None:
+        self, scenario, rng: np.random.Generator | None = None, name: str = "firm",
+        privacy_rng: np.random.Generator | None = None,
+    ) -> None:  # fmt: skip
         self.name = name
         self.rng = rng
+        self.privacy_rng = privacy_rng
+        """Differential privacy: the noise of the estimators' private means (a stream of
+        its own, :meth:`Streams.firm_child`)."""
         self.n_groups = len(scenario.population.groups)
         self.store = DataStore(self.n_groups, scenario.learning.initial_examples)
         self.deployment = Deployment()
@@ -87,6 +100,12 @@ class Firm:
         self.curated_this_step = 0.0
         self.bought_this_step = 0.0
         self.retrained = False
+        self.fined_this_step = 0.0
+        self.tests = TestLedger()
+        """reinvestment.deployment.policy ab_test: the decisions so far, the running test."""
+        self.deployment_rng: np.random.Generator | None = None
+        """The A/B tests' observations (a stream of its own, set by the model)."""
+        """Regulation: fines booked this step (a cost in the ledger)."""
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
@@ -122,9 +141,16 @@ class Firm:
         """Take new parameters (e.g. from an intervention); the data and models are kept."""
         self.data = scenario.data
         self.reinvestment = scenario.reinvestment
+        policy = scenario.reinvestment.deployment
+        self.policy = policy.policy if policy else ("perfect" if self.reinvestment.ab_test
+                                                     else "always")  # fmt: skip
+        """How a candidate goes live: perfect (the true-quality gate), always, ab_test."""
+        self.policy_keys = policy
         self.pipeline = Pipeline.of(scenario)
         self.truth = GroupTruth.of(scenario.population.groups)
-        self.learner: Learner = make_learner(scenario.learning, scenario.population.groups)
+        self.learner: Learner = make_learner(
+            scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng
+        )
         self.store.decay = decay_factor(scenario.reinvestment.data_half_life)
         self.group_shares = np.array([group.share for group in scenario.population.groups])
         self.groups = scenario.population.groups
@@ -222,10 +248,30 @@ class Firm:
             self.economics, self.cold_start, self.dt, active, self.ledger.free_users,
             lighthouse, retrained, used, self.curated_this_step, self.bought_this_step,
         )  # fmt: skip
+        if self.fined_this_step:
+            cost += self.fined_this_step
+            self.fined_this_step = 0.0
         self.ledger.book(self.economics, revenue, cost)
         self.bought_this_step = 0.0  # booked
 
-    def learn(self, step: int) -> bool:
+    # -- regulation (simulator/regulation.py) ---------------------------------------------
+
+    def erase(self, keep: np.ndarray, source: str | None, retrain: bool, step: int) -> None:
+        """GDPR erasure: keep the share ``keep[g]`` of each group's data (of ``source``, or
+        all). With ``retrain`` the firm may no longer serve a model that learned from the
+        erased data: models waiting to ship are dropped, and a model retrained on what
+        remains goes live at once (the deployment gate does not apply: the old model is
+        not an option)."""
+        self.store.erase(keep, source)
+        if not retrain:
+            return
+        self.deployment.pending = []
+        candidate = self.learner.fit(self.store, step)
+        if candidate is not None:
+            self.deployed = self.learner.evaluate(candidate)
+            self.model_version += 1
+
+    def learn(self, step: int, traffic=None) -> bool:
         """Retrain if ``step`` is on the cadence, and deploy a model whose latency is over.
 
         A candidate with no usable data is the deployed model itself (the rule of
@@ -242,14 +288,46 @@ class Firm:
             candidate = self.learner.fit(self.store, step) or self.learner.evaluate(self.deployed)
             live_at = step + self.reinvestment.latency
             self.deployment.submit(Trained(live_at=live_at, trained_at=step, model=candidate))
+        if self.policy == "ab_test":
+            return self._learn_by_test(step, traffic)
+        self.tests.running = None  # an intervention ended the A/B tests: drop the one running
         due = self.deployment.due(step)
         if due is None:
             return False
-        if self.reinvestment.ab_test and not self.deployment.better(
+        if self.policy == "perfect" and not self.deployment.better(
             due.model.quality, self.deployed.quality, self.group_shares
         ):
             return False
         self.deployed = self.learner.evaluate(due.model)
+        self.model_version += 1
+        return True
+
+    def _learn_by_test(self, step: int, traffic) -> bool:
+        """``reinvestment.deployment.policy: ab_test`` (:mod:`.abtest`): start a test of the
+        newest due candidate, or observe the running test and decide at its end.
+        ``traffic()`` gives this step's interactions, treated and active users per group."""
+        tests, keys = self.tests, self.policy_keys
+        if tests.running is None:
+            tests.running = start_test(self.deployment, step, keys.duration, self.n_groups)
+            return False
+        test = tests.running
+        candidate = self.learner.evaluate(test.candidate.model)
+        test.observe(traffic(), candidate.quality, self.deployed.quality, self.deployment_rng)
+        if step < test.ends_at:
+            return False
+        tests.running = None
+        ship = promotes(test.z(), keys.alpha)
+        better = self.deployment.better(candidate.quality, self.deployed.quality,
+                                        self.group_shares)  # fmt: skip
+        worse = self.deployment.better(self.deployed.quality, candidate.quality,
+                                       self.group_shares)  # fmt: skip
+        tests.tests += 1
+        tests.promoted += int(ship)
+        tests.shipped_worse += int(ship and worse)
+        tests.rejected_better += int(not ship and better)
+        if not ship:
+            return False
+        self.deployed = candidate
         self.model_version += 1
         return True
 
@@ -273,4 +351,9 @@ class Firm:
             cost=self.ledger.cost,
             cumulative_profit=self.ledger.cumulative,
             free_users=self.ledger.free_users,
+            tests=self.tests.tests,
+            promoted=self.tests.promoted,
+            shipped_worse=self.tests.shipped_worse,
+            rejected_better=self.tests.rejected_better,
+            testing=self.tests.running is not None,
         )

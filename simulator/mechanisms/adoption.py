@@ -132,7 +132,11 @@ class Adoption(UserMechanism):
         return AdoptionParams(
             rule=adoption.rule,
             innovation=float(adoption.innovation),
-            imitation=float(adoption.imitation),
+            imitation=float(
+                adoption.imitation
+                if view.trust is None
+                else view.trust.imitation(adoption.imitation)
+            ),
             threshold=float(adoption.threshold),
             dt=float(view.scenario.dt),
             attractiveness=np.asarray(attract, dtype=float).tolist(),

@@ -101,6 +101,9 @@ class RetentionParams:
     firm_quality: list[list[float]] | None = None
     """Several firms: quality per firm and group (a user experiences their own product's)."""
     firm_risk: list[list[float]] | None = None
+    warning: float = 0.0
+    """A privacy incident's negative word of mouth: extra churn hazard per unit share of
+    the user's contacts who are active (simulator/regulation.py); 0 = none."""
 
 
 class Retention(UserMechanism):
@@ -118,18 +121,23 @@ class Retention(UserMechanism):
             firm_quality = np.asarray(view.firm_quality, dtype=float).tolist()
             if churn.retention == "risk":
                 firm_risk = np.asarray(view.firm_risk, dtype=float).tolist()
+        base_rate, warning = float(churn.base_rate), 0.0
+        if view.trust is not None:  # a privacy incident (simulator/regulation.py)
+            base_rate = base_rate * view.trust.churn_multiplier
+            warning = float(view.trust.warning(view.scenario.adoption.imitation))
         return RetentionParams(
             dt=float(view.scenario.dt),
             quality=np.asarray(view.quality, dtype=float).tolist(),
             satisfaction_rate=float(churn.satisfaction_rate),
             reference_quality=float(view.reference_quality),
-            base_rate=float(churn.base_rate),
+            base_rate=base_rate,
             sensitivity=float(churn.sensitivity),
             lock_in=float(churn.lock_in),
             lock_in_time=float(churn.lock_in_time),
             risk=risk,
             firm_quality=firm_quality,
             firm_risk=firm_risk,
+            warning=warning,
         )
 
     def decide(self, user, params: RetentionParams, draws) -> Move:
@@ -147,6 +155,9 @@ class Retention(UserMechanism):
                 user.next_satisfaction, params.reference_quality, user.tenure,
                 params.base_rate, params.sensitivity, params.lock_in, params.lock_in_time,
             )  # fmt: skip
+        if params.warning:
+            share = user.active_neighbours / user.degree if user.degree > 0 else 0.0
+            hazard = hazard + params.warning * share
         return Move.CHURN if fires(hazard, params.dt, draws.clock[user.node]) else Move.STAY
 
     def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
@@ -172,6 +183,10 @@ class Retention(UserMechanism):
                 satisfaction, params.reference_quality, params.base_rate, params.sensitivity,
                 table[users.tenure.astype(np.intp)],  # intp: a faster gather
             )  # fmt: skip
+        if params.warning:
+            share = np.zeros(len(users.degree))
+            np.divide(users.active_neighbours, users.degree, out=share, where=users.degree > 0)
+            hazard = hazard + params.warning * share
         churns = fires(hazard, params.dt, draws.clock) & members.mask(users)
         return Decision(moves={Move.CHURN: np.flatnonzero(churns)}, satisfaction=satisfaction)
 

@@ -39,8 +39,10 @@ def timeseries_columns(scenario) -> list[str]:
     sections = [scenario.firm_sections(j) for j in range(len(scenario.firm_names))]
     sources = any(s["cold_start"].in_use for s in sections)
     economics = any(s["economics"] is not None for s in sections)
+    from ..firm.abtest import uses_ab_test
+
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
-                                economics=economics)  # fmt: skip
+                                economics=economics, ab_test=uses_ab_test(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 
@@ -65,7 +67,21 @@ def summary_fields(scenario) -> list[str]:
            for j in range(len(scenario.firm_names))):  # fmt: skip
         names = ("revenue", "costs", "cumulative_profit", "cash_burn", "payback_step")
         money = [f"economics.{name}" for name in names]
-    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money]
+    from ..regulation import regulation_fields
+
+    return [*SUMMARY_NUMBERS, *items, *health, *final, *market_fields(scenario), *money,
+            *regulation_fields(scenario), *deployment_fields(scenario)]  # fmt: skip
+
+
+def deployment_fields(scenario) -> list[str]:
+    """The one-number fields of summary.json's ``deployment`` block (A/B tests only)."""
+    from ..firm.abtest import uses_ab_test
+
+    if not uses_ab_test(scenario):
+        return []
+    return [f"deployment.{name}" for name in (
+        "tests", "promoted", "shipped_worse", "rejected_better", "shipped_worse_share",
+        "rejected_better_share", "wrong_share")]  # fmt: skip
 
 
 def highlight_problems(scenario) -> list[tuple[tuple, str, str]]:

@@ -355,12 +355,19 @@ FIRM_REPORTERS = {
 }
 
 
+def test_count(record, part: str) -> int:
+    """A/B tests: a count over firms (tests decided, promoted, shipped worse, rejected
+    better; ``testing``: firms with a test running)."""
+    return int(sum(int(getattr(firm, part)) for firm in record.firms))
+
+
 def model_reporters(
     group_names: list[str],
     estimator: bool = False,
     firms: list[str] | None = None,
     sources: bool = False,
     economics: bool = False,
+    ab_test: bool = False,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -388,6 +395,12 @@ def model_reporters(
     if economics:
         for name in ("revenue", "costs", "profit", "cumulative_profit", "free_users"):
             reporters[name] = globals()[name]
+    if ab_test:  # reinvestment.deployment.policy ab_test: the tests' decisions so far
+        for name, part in (("ab_tests", "tests"), ("ab_promoted", "promoted"),
+                           ("ab_shipped_worse", "shipped_worse"),
+                           ("ab_rejected_better", "rejected_better"),
+                           ("ab_testing", "testing")):  # fmt: skip
+            reporters[name] = partial(test_count, part=part)
     if not firms:
         return reporters
     reporters["hhi"] = hhi

@@ -21,10 +21,14 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from simulator.errors import InputError
+
+from .deployment import DeploymentPolicy
+from .regulation import Delete, Fine, Incident, Privacy
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
@@ -333,6 +337,11 @@ class Reinvestment(Section):
     ab_test: Annotated[
         bool, about("A retrained model goes live only if it beats the deployed one.")
     ] = True
+    deployment: DeploymentPolicy | None = Field(
+        default=None,
+        description="The deployment policy (perfect, always, or a real ab_test); null = "
+        "reinvestment.ab_test decides (true: perfect, false: always).",
+    )
 
 
 class Churn(Section):
@@ -632,12 +641,40 @@ class Choice(Section):
 
 
 class Intervention(Section):
-    """A change of non-structural keys from step ``at`` on: ``set`` maps dotted keys to values."""
+    """A change from step ``at`` on: ``set`` maps dotted keys (non-structural) to values; the
+    regulatory verbs ``delete`` (GDPR erasure), ``fine`` and ``incident`` (a privacy
+    incident) are events of that step (``simulator/regulation.py``)."""
 
     at: Annotated[int, about("The step at which the change takes effect.", ge=1)]
     set: Annotated[
         dict[str, Any], about("Dotted keys to new values (mappings merge).", min_length=1)
-    ]
+    ] = {}
+    delete: Delete | None = Field(
+        default=None, description="GDPR erasure: a share of a group's or a source's data."
+    )
+    fine: Fine | None = Field(default=None, description="A fine, booked as a cost.")
+    incident: Incident | None = Field(
+        default=None, description="A privacy incident: churn up, word of mouth against."
+    )
+
+    @model_validator(mode="after")
+    def _check_something(self) -> Intervention:
+        if not (self.set or self.delete or self.fine or self.incident):
+            message = "an intervention needs set, delete, fine or incident"
+            raise_if([(("set",), message, None)])
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # Verbs not used are left out, so that a file's interventions dump as they always did.
+        data = handler(self)
+        return {key: value for key, value in data.items()
+                if key == "at" or (value is not None and value != {})}  # fmt: skip
+
+    @property
+    def verbs(self) -> bool:
+        """Whether the intervention has a regulatory verb (delete, fine, incident)."""
+        return bool(self.delete or self.fine or self.incident)
 
 
 class Report(Section):
@@ -724,6 +761,10 @@ class Scenario(Section):
     economics: Economics | None = Field(
         default=None, description="Prices and costs; null = no economics columns."
     )
+    privacy: Annotated[
+        Privacy | None,
+        structural("Differential privacy on training (fixed for the run); null = off."),
+    ] = None
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
     ] = []
@@ -745,8 +786,98 @@ class Scenario(Section):
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
         issues += self._check_cold_start((), self.cold_start, self.learning)
+        issues += self._check_verbs() + self._check_privacy()
         raise_if(issues + self._check_interventions())
         return self
+
+    def _check_verbs(self) -> list[Issue]:
+        """The regulatory verbs name existing groups and firms; a fine needs economics; an
+        erasure needs a learner that counts its data by source (the learning curve)."""
+        issues: list[Issue] = []
+        groups = [group.name for group in self.population.groups]
+        firms = self.firm_names
+        for i, change in enumerate(self.interventions):
+            where = ("interventions", i)
+            erase, fine = change.delete, change.fine
+            if erase is not None:
+                if erase.group is not None and erase.group not in groups:
+                    issues.append(
+                        (
+                            where + ("delete", "group"),
+                            f"no group {erase.group!r}; groups are {groups}",
+                            None,
+                        )
+                    )
+                if erase.firm is not None and erase.firm not in firms:
+                    issues.append(
+                        (
+                            where + ("delete", "firm"),
+                            f"no firm {erase.firm!r}; firms are {firms}",
+                            None,
+                        )
+                    )
+                else:
+                    targets = range(len(firms)) if erase.firm is None else [firms.index(erase.firm)]
+                    if any(self._learning_of(j).kind == "estimator" for j in targets):
+                        message = (
+                            "is available for the learning curve (learning.kind: curve) only: "
+                            "an estimator's data points carry no source or user to erase"
+                        )
+                        issues.append((where + ("delete",), message, None))
+            if fine is not None:
+                if fine.firm is not None and fine.firm not in firms:
+                    issues.append(
+                        (
+                            where + ("fine", "firm"),
+                            f"no firm {fine.firm!r}; firms are {firms}",
+                            None,
+                        )
+                    )
+                else:
+                    j = 0 if fine.firm is None else firms.index(fine.firm)
+                    if self._economics_of(j) is None:
+                        message = (
+                            "needs economics (an economics: section): a fine is a cost in the "
+                            "firm's ledger"
+                        )
+                        issues.append((where + ("fine",), message, repr(fine.amount)))
+        return issues  # fmt: skip
+
+    def _check_privacy(self) -> list[Issue]:
+        """Differential privacy adds Gaussian noise to a mean: estimator learners must be
+        ``mean`` or ``gaussian`` (the learning curve takes its sample-size penalty)."""
+        if self.privacy is None:
+            return []
+        issues: list[Issue] = []
+        for j in range(len(self.firm_names)):
+            learning = self._learning_of(j)
+            if learning.kind == "estimator" and learning.estimator not in ("mean", "gaussian"):
+                message = (
+                    "needs the mean or gaussian estimator (or the learning curve): the Gaussian "
+                    f"mechanism here privatises a mean; {self.firm_names[j]!r} fits a "
+                    f"{learning.estimator}"
+                )
+                issues.append((("privacy",), message, repr(learning.estimator)))
+            elif learning.kind == "estimator" and learning.objective != "erm":
+                message = "needs learning.objective: erm (the private mean is the ERM fit)"
+                issues.append((("privacy",), message, repr(learning.objective)))
+        return issues
+
+    def _learning_of(self, j: int):
+        if not self.firms or self.firms[j].learning is None:
+            return self.learning
+        try:
+            return merge_section(Learning, self.learning, self.firms[j].learning)
+        except ValidationError:
+            return self.learning  # reported by _check_market
+
+    def _economics_of(self, j: int):
+        if not self.firms or self.firms[j].economics is None:
+            return self.economics
+        try:
+            return merge_section(Economics, self.economics, self.firms[j].economics)
+        except ValidationError:
+            return self.economics
 
     def _check_estimator_keys(self) -> list[Issue]:
         """Keys that only mean something with estimator learners or the arrivals rule."""

@@ -44,8 +44,15 @@ FIRST_SCREEN: tuple[str, ...] = (
 
 #: Keys the page does not offer as controls: the name is set when saving; an item's name is
 #: its identity (renaming a group would rename its keys); interventions are a list of
-#: changes, edited in the scenario file.
-HIDDEN: tuple[str, ...] = ("name", "description", "interventions")
+#: changes, edited in the scenario file; differential privacy (``privacy:``) is fixed for a
+#: run and its epsilon has no default, and the deployment policy
+#: (``reinvestment.deployment``) is an optional section, so both are set in the file too.
+_DEPLOYMENT = tuple(f"{prefix}reinvestment.deployment.{key}" for prefix in ("", "firms.*.")
+                    for key in ("policy", "traffic_pct", "duration", "alpha"))  # fmt: skip
+HIDDEN: tuple[str, ...] = (
+    "name", "description", "interventions", "privacy.epsilon", "privacy.delta", "privacy.clip",
+    *_DEPLOYMENT,
+)  # fmt: skip
 
 Kind = Literal["int", "float", "bool", "choice", "text"]
 

@@ -50,6 +50,19 @@ class Streams:
         entropy = self.seed_sequence.entropy
         return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(5, index)))
 
+    def firm_child(self, kind: int, index: int) -> np.random.Generator:
+        """A stream of firm ``index`` for a mechanism added after the first seven streams:
+        spawn key ``(kind, index)`` of the root, never spawned by :func:`derive_streams`,
+        so that runs without the mechanism draw exactly what they always drew. Kinds:
+        :data:`PRIVACY_STREAM` (differential-privacy noise), :data:`DEPLOYMENT_STREAM` (A/B
+        test outcomes)."""
+        entropy = self.seed_sequence.entropy
+        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(kind, index)))
+
+
+PRIVACY_STREAM = 7
+DEPLOYMENT_STREAM = 8
+
 
 def derive_streams(seed: int) -> Streams:
     """Spawn the run's streams from its root ``seed`` (an int >= 0)."""

@@ -12,12 +12,28 @@ from .curve import CurveLearner
 from .estimators import EstimatorLearner
 
 
-def make_learner(learning, groups=()) -> Learner:
-    """The learner a scenario's ``learning`` block asks for (``groups``: the population's)."""
+def make_learner(learning, groups=(), privacy=None, rng=None) -> Learner:
+    """The learner a scenario's ``learning`` block asks for (``groups``: the population's;
+    ``privacy``: the scenario's ``privacy:`` section or None, with ``rng`` the firm's
+    privacy stream for the estimators' noise)."""
     if learning.kind == "curve":
-        return CurveLearner.from_scenario(learning)
+        learner = CurveLearner.from_scenario(learning)
+        if privacy is not None:
+            from dataclasses import replace
+
+            from ..privacy import privacy_constant
+
+            spreads = [group.data_spread for group in groups]
+            constant = tuple(float(c) for c in privacy_constant(spreads, privacy))
+            learner = replace(learner, privacy_constant=constant)
+        return learner
     if learning.kind == "estimator":
-        return EstimatorLearner.from_scenario(learning, groups)
+        learner = EstimatorLearner.from_scenario(learning, groups)
+        if privacy is not None:
+            from dataclasses import replace
+
+            learner = replace(learner, privacy=privacy, privacy_rng=rng)
+        return learner
     raise ValueError(f"unknown learner kind {learning.kind!r}")  # pragma: no cover
 
 

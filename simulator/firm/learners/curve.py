@@ -71,6 +71,9 @@ class CurveLearner(Learner):
     scale: float
     transfer: float
     noise_penalty: float
+    privacy_constant: tuple[float, ...] | None = None
+    """Differential privacy (``privacy:``): ``c_g`` per group; each group's examples
+    enter the curve as ``n^2 / (n + c_g)`` (:mod:`simulator.firm.privacy`). None = off."""
 
     @classmethod
     def from_scenario(cls, learning) -> CurveLearner:
@@ -86,6 +89,8 @@ class CurveLearner(Learner):
     def quality_for(self, examples: np.ndarray, wrong_examples: np.ndarray) -> np.ndarray:
         """Quality per group after training on ``examples`` per group, ``wrong_examples``
         of them mislabelled."""
+        if self.privacy_constant is not None:
+            examples, wrong_examples = self.private_examples(examples, wrong_examples)
         effective = effective_data(examples, self.transfer)
         effective_wrong = effective_data(wrong_examples, self.transfer)
         noise_share = np.divide(
@@ -96,6 +101,15 @@ class CurveLearner(Learner):
             self.exponent, self.scale, self.noise_penalty,
         )  # fmt: skip
         return quality_from_error(error)
+
+    def private_examples(self, examples, wrong_examples):
+        """Examples under differential privacy: ``n_eff = n^2 / (n + c_g)`` per group, the
+        mislabelled ones scaled alike (their share is unchanged)."""
+        n = np.asarray(examples, dtype=float)
+        c = np.asarray(self.privacy_constant, dtype=float)
+        effective = np.divide(n * n, n + c, out=np.zeros_like(n), where=n + c > 0)
+        ratio = np.divide(effective, n, out=np.zeros_like(n), where=n > 0)
+        return effective, np.asarray(wrong_examples, dtype=float) * ratio
 
     def cold_start(self, store) -> Fitted:
         return self.fit(store, 0)

@@ -78,6 +78,11 @@ class EstimatorLearner(Learner):
     alpha_min: float
     means: np.ndarray
     spreads: np.ndarray
+    privacy: object = None
+    """Differential privacy (the scenario's ``privacy:`` section): the location is the
+    Gaussian mechanism's private mean (:mod:`simulator.firm.privacy`). None = off."""
+    privacy_rng: np.random.Generator | None = None
+    """The firm's privacy stream (the noise draws)."""
 
     uses_points = True
 
@@ -109,7 +114,7 @@ class EstimatorLearner(Learner):
         data = store.points.training_set(step, store.decay)
         if data is None:
             return None
-        params = self.fit_params(*data)
+        params = self.fit_params(*data) if self.privacy is None else self.private_params(*data)
         if not self.usable(params):
             return None
         return self.evaluate_params(params)
@@ -164,6 +169,22 @@ class EstimatorLearner(Learner):
             scale = float(np.average(np.abs(residual), weights=weights))
         else:
             scale = float(np.sqrt(np.average(residual * residual, weights=weights)))
+        return np.array([location, scale])
+
+    def private_params(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """``(location, scale)`` under differential privacy: the points are clipped to
+        ``[-B, B]``, the location is their Gaussian-mechanism mean (one draw from the
+        privacy stream) and the scale their root mean squared residual around it."""
+        from ..privacy import private_mean
+
+        values = np.asarray(values, dtype=float)
+        if len(values) == 0:
+            return self.cold_start_params()
+        bound = float(self.privacy.clip)
+        clipped = np.clip(values, -bound, bound)
+        location = private_mean(clipped, weights, self.privacy, self.privacy_rng)
+        residual = clipped - location
+        scale = float(np.sqrt(np.average(residual * residual, weights=weights)))
         return np.array([location, scale])
 
     def risk(self, params: np.ndarray) -> np.ndarray:

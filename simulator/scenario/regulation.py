@@ -1,0 +1,98 @@
+"""Regulation and privacy in the scenario format: the intervention verbs beside ``set``
+(``delete``, ``fine``, ``incident``) and the ``privacy:`` section (differential privacy,
+applied by the learners, :mod:`simulator.firm.privacy`).
+
+No I/O and no dynamics here: the verbs are applied by :mod:`simulator.regulation`.
+Cross-field rules that need the whole scenario (a group or firm that must exist, a fine
+that needs economics) are checked by ``Scenario._check_verbs`` (schema.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    """As :class:`simulator.scenario.schema.Section` (kept here so that this module needs
+    nothing from ``schema.py``, which imports it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def about(description: str, **constraints) -> Field:
+    return Field(description=description, **constraints)
+
+
+SOURCE_NAMES = ("users", "curated", "synthetic", "open", "bought", "lighthouse")
+"""The data store's sources (:data:`simulator.firm.sources.SOURCES`), as the schema names
+them."""
+
+
+class Delete(Section):
+    """GDPR erasure: a share of a group's training data, or of one source's, is erased."""
+
+    share: Annotated[
+        float, about("Share of the matching training data erased, in (0, 1].", gt=0, le=1)
+    ] = 1.0
+    group: Annotated[str | None, about("The group whose data is erased (null: every group).")] = (
+        None
+    )
+    source: Annotated[
+        Literal["users", "curated", "synthetic", "open", "bought", "lighthouse"] | None,
+        about("The source whose data is erased (null: every source)."),
+    ] = None
+    firm: Annotated[str | None, about("The firm that must erase (null: every firm).")] = None
+    retrain: Annotated[
+        bool,
+        about("The firm must stop serving models trained on the erased data: it retrains on "
+              "what remains and deploys that model at once, whatever the deployment gate "
+              "(false: the deployed model stays, only the store loses the data)."),
+    ] = True  # fmt: skip
+
+
+class Fine(Section):
+    """A regulator's fine: a one-off cost booked in the economics ledger at the step."""
+
+    amount: Annotated[float, about("The fine (money, as economics.price).", gt=0)]
+    firm: Annotated[str | None, about("The firm fined (null: the first firm).")] = None
+
+
+class Incident(Section):
+    """A privacy incident: a trust shock that raises churn and turns word of mouth against
+    the product for ``duration`` steps."""
+
+    duration: Annotated[
+        int, about("Steps the shock lasts, from the intervention's step.", ge=1)
+    ] = 8
+    churn_multiplier: Annotated[
+        float, about("The churn hazard (churn.base_rate) is multiplied by this.", ge=1)
+    ] = 3.0
+    word_of_mouth: Annotated[
+        float,
+        about("What word of mouth does meanwhile, in [-1, 1]: 1 = as before, 0 = nobody "
+              "recommends the product, below 0 = users warn each other: the imitation "
+              "hazard is off and each active user's churn hazard grows by "
+              "-word_of_mouth x adoption.imitation x (share of its contacts who are active).",
+              ge=-1, le=1),
+    ] = -0.5  # fmt: skip
+
+
+class Privacy(Section):
+    """Differential privacy on training (the Gaussian mechanism); off unless set."""
+
+    epsilon: Annotated[
+        float, about("epsilon: the privacy budget of one training run; smaller = more private, "
+                     "noisier.", gt=0)
+    ]  # fmt: skip
+    delta: Annotated[
+        float, about("delta: the chance the guarantee fails, in (0, 1).", gt=0, lt=1)
+    ] = 1e-5
+    clip: Annotated[
+        float,
+        about("B: each data point is clipped to [-B, B] before training, which bounds one "
+              "user's influence (the sensitivity of a mean of n points is 2 B / n); the "
+              "learning curve uses it, in units of each group's data_spread, in its "
+              "effective-sample-size penalty.", gt=0),
+    ] = 3.0  # fmt: skip
