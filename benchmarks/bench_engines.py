@@ -51,9 +51,9 @@ def scenario_for(kind: str, size: int, steps: int):
     from simulator import load_scenario
 
     raw = yaml.safe_load(BASELINE.read_text())
-    if kind == "array3":
+    if kind in ("array3", "agent3"):
         raw["firms"] = THREE_FIRMS
-    engine = "agent" if kind == "agent" else "array"
+    engine = "agent" if kind.startswith("agent") else "array"
     return load_scenario(raw, overrides={"population.size": size, "steps": steps,
                                          "engine": engine})  # fmt: skip
 
@@ -99,7 +99,7 @@ def one_case(kind: str, size: int, steps: int) -> dict:
         started = time.perf_counter()
         build_network(scenario, np.zeros(size, dtype=np.int16), streams.graph)
         graph_s = time.perf_counter() - started
-        if kind != "agent":  # compile (or load from Numba's cache) the compiled passes
+        if not kind.startswith("agent"):  # compile (or load from Numba's cache) the compiled passes
             warm = FlywheelModel(scenario_for(kind, 200, 3))
             for _ in range(3):
                 warm.step()
@@ -193,7 +193,7 @@ def main() -> None:
         cases += [("array", n, steps), ("array3", n, steps)]
         cases += [("fused", n, steps)] if reference else []
         if n <= (100_000 if args.agent_100k else AGENT_MAX):
-            cases.append(("agent", n, steps))
+            cases += [("agent", n, steps), ("agent3", n, steps)]
     if args.only_ten_million:
         cases = []
     if ten_million:
@@ -282,6 +282,11 @@ def report(results: dict, steps: int) -> None:
         if agent:
             row(f"agent engine at {size:,} users: no slower than before (main: see README)",
                 f"{agent['agent_steps_per_s'] / 1e3:,.0f} k agent-steps/s", None)  # fmt: skip
+        agent3 = results.get(("agent3", size, steps))
+        if agent3:
+            row(f"agent engine, 3 firms, at {size:,} users >= 300 k agent-steps/s",
+                f"{agent3['agent_steps_per_s'] / 1e3:,.0f} k agent-steps/s",
+                agent3["agent_steps_per_s"] >= 300e3)  # fmt: skip
     for size in (10_000, 100_000, 1_000_000, 10**7):
         one = results.get(("array", size, steps if size < 10**7 else 52))
         three = results.get(("array3", size, steps if size < 10**7 else 52))

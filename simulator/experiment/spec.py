@@ -39,8 +39,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.errors import InputError
-from simulator.scenario import Problem, raise_issues
+from simulator.scenario import raise_issues
+from simulator.scenario.loading import ProblemsError
 
 __all__ = [
     "ID_COLUMNS",
@@ -240,15 +240,7 @@ class SweepSpec(_Block):
         return self
 
 
-class SweepError(InputError):
+class SweepError(ProblemsError):
     """An invalid sweep; ``.problems`` lists every problem, ``str()`` shows them all."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        files = [p.file for p in self.problems if p.file]
-        where = f" {files[0]}" if files else ""
-        lines = [f"Invalid sweep{where}: {len(self.problems)} problem(s)"]
-        super().__init__("\n".join(lines + [f"  {problem}" for problem in self.problems]))
-
-    def __reduce__(self) -> tuple:
-        return (type(self), (self.problems,))
+    kind = "sweep"

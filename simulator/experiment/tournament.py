@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from simulator.errors import InputError
 from simulator.scenario import Problem, line_of, read_yaml_file, validation_problems
-from simulator.scenario.loading import raise_issues
+from simulator.scenario.loading import ProblemsError, raise_issues
 
 from .spec import Name, SweepError
 
@@ -111,18 +111,10 @@ class TournamentSpec(_Block):
         return self
 
 
-class TournamentError(InputError):
+class TournamentError(ProblemsError):
     """An invalid tournament file; ``str()`` lists every problem."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        files = [p.file for p in self.problems if p.file]
-        where = f" {files[0]}" if files else ""
-        lines = [f"Invalid tournament{where}: {len(self.problems)} problem(s)"]
-        super().__init__("\n".join(lines + [f"  {problem}" for problem in self.problems]))
-
-    def __reduce__(self) -> tuple:
-        return (type(self), (self.problems,))
+    kind = "tournament"
 
 
 class TournamentRunError(RuntimeError):

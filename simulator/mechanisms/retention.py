@@ -161,8 +161,12 @@ class Retention(UserMechanism):
         return Move.CHURN if fires(hazard, params.dt, draws.clock[user.node]) else Move.STAY
 
     def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
-        if (params.firm_quality is None and params.risk is None and members.whole
-                and not params.warning):  # a privacy incident's warning: the general path
+        if (
+            params.firm_quality is None
+            and params.risk is None
+            and members.whole
+            and not params.warning
+        ):  # a privacy incident's warning: the general path
             return self._decide_all_compiled(users, params, draws)  # fmt: skip
         # Computed over all users and masked to the members: most users are active for
         # most of a run, and whole-array arithmetic is cheaper than gathering them.

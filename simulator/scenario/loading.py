@@ -43,18 +43,27 @@ class Problem:
         return f"{where}: {text}" if where else text
 
 
-class ScenarioError(InputError):
-    """An invalid scenario; ``.problems`` lists every problem found, ``str()`` shows them all."""
+class ProblemsError(InputError):
+    """An invalid file of some :attr:`kind`; ``.problems`` lists every problem found,
+    ``str()`` shows them all."""
+
+    kind = "input"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         files = [p.file for p in self.problems if p.file]
         where = f" {files[0]}" if files else ""
-        lines = [f"Invalid scenario{where}: {len(self.problems)} problem(s)"]
+        lines = [f"Invalid {self.kind}{where}: {len(self.problems)} problem(s)"]
         super().__init__("\n".join(lines + [f"  {problem}" for problem in self.problems]))
 
     def __reduce__(self) -> tuple:
         return (type(self), (self.problems,))
+
+
+class ScenarioError(ProblemsError):
+    """An invalid scenario; ``.problems`` lists every problem found, ``str()`` shows them all."""
+
+    kind = "scenario"
 
 
 def _dotted(loc: tuple) -> str:
