@@ -283,7 +283,8 @@ class Switching(UserMechanism):
         return market
 
     def decide(self, user, params: MarketView, draws) -> Move:
-        if not draws.reconsider[user.node]:
+        # No reconsider draws: the chance rounds to 0 (a rate too small for a double).
+        if draws.reconsider is None or not draws.reconsider[user.node]:
             return Move.STAY
         shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
         u = [utility(params, j, user.group, shares[j]) for j in range(params.n_firms)]
@@ -306,6 +307,8 @@ class Switching(UserMechanism):
         return Move.SWITCH
 
     def decide_all(self, users, members: Members, params: MarketView, draws) -> Decision:
+        if draws.reconsider_mask is None:  # the chance rounds to 0: nobody reconsiders
+            return Decision()
         index = members.index
         index = index[draws.reconsider_mask[index]]
         if len(index) == 0:

@@ -26,6 +26,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,12 @@ def churn_hazard(
     return churn_hazard_locked(satisfaction, reference_quality, base_rate, sensitivity, factor)
 
 
+@functools.lru_cache(maxsize=8)
+def _lock_in_tuple(length: int, lock_in: float, lock_in_time: float) -> tuple[float, ...]:
+    """:func:`lock_in_table` as Python floats, for the scalar kernel."""
+    return tuple(lock_in_table(max(length, 1), lock_in, lock_in_time).tolist())
+
+
 # -- churn ------------------------------------------------------------------------------
 
 
@@ -104,6 +111,10 @@ class RetentionParams:
     warning: float = 0.0
     """A privacy incident's negative word of mouth: extra churn hazard per unit share of
     the user's contacts who are active (simulator/regulation.py); 0 = none."""
+    lock_in_by_tenure: tuple[float, ...] = ()
+    """:func:`lock_in_factor` by tenure ``0 .. steps + 1`` (computed like the array
+    engine's table, so the Mesa agents look it up instead of one ``exp`` each; a tenure
+    beyond it is computed)."""
 
 
 class Retention(UserMechanism):
@@ -138,6 +149,9 @@ class Retention(UserMechanism):
             firm_quality=firm_quality,
             firm_risk=firm_risk,
             warning=warning,
+            lock_in_by_tenure=_lock_in_tuple(  # tenure never exceeds the steps of the run
+                int(view.scenario.steps) + 2, float(churn.lock_in), float(churn.lock_in_time)
+            ),
         )
 
     def decide(self, user, params: RetentionParams, draws) -> Move:
@@ -151,9 +165,12 @@ class Retention(UserMechanism):
         if risk is not None:
             hazard = risk[user.group]
         else:
-            hazard = churn_hazard(
-                user.next_satisfaction, params.reference_quality, user.tenure,
-                params.base_rate, params.sensitivity, params.lock_in, params.lock_in_time,
+            table, tenure = params.lock_in_by_tenure, user.tenure
+            factor = (table[tenure] if tenure < len(table)
+                      else lock_in_factor(tenure, params.lock_in, params.lock_in_time))  # fmt: skip
+            hazard = churn_hazard_locked(
+                user.next_satisfaction, params.reference_quality, params.base_rate,
+                params.sensitivity, factor,
             )  # fmt: skip
         if params.warning:
             share = user.active_neighbours / user.degree if user.degree > 0 else 0.0
