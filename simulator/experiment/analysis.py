@@ -974,15 +974,21 @@ def _analyze_categorical(manifest, runs, outcome, parameters, folder, out_dir, v
     ])  # fmt: skip
     if verbose:
         print(report)
-    plots = []
-    if write:
-        out = Path(out_dir) if out_dir is not None else folder / "analysis"
-        out.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(out / "summary.csv", index=False)
-        plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    plots = _write(folder, out_dir, summary, None, figures) if write else []
     failed = int(summary["failed"].sum())
     return {"figures": figures, "summary": summary, "indices": None, "plots": plots,
             "failed": failed, "outcome": outcome, "report": report}  # fmt: skip
+
+
+def _write(folder: Path, out_dir, summary: pd.DataFrame, indices, figures) -> list[Path]:
+    """Write the analysis into ``out_dir`` (default ``folder/analysis``): summary.csv,
+    indices.csv (if any) and one PNG per figure; return the figures' paths."""
+    out = Path(out_dir) if out_dir is not None else folder / "analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out / "summary.csv", index=False)
+    if indices is not None:
+        indices.to_csv(out / "indices.csv", index=False)
+    return [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -1106,14 +1112,7 @@ def analyze(
     if verbose:
         print(report)
 
-    plots = []
-    if write:
-        out = Path(out_dir) if out_dir is not None else folder / "analysis"
-        out.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(out / "summary.csv", index=False)
-        if indices is not None:
-            indices.to_csv(out / "indices.csv", index=False)
-        plots = [_save(fig, out / f"{stem}.png") for stem, fig in figures.items()]
+    plots = _write(folder, out_dir, summary, indices, figures) if write else []
     return {
         "figures": figures,
         "summary": summary,

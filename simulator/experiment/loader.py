@@ -119,6 +119,37 @@ class Experiment:
         return run(scenario, seed=seed)
 
 
+def read_block(
+    source: str | os.PathLike | Mapping,
+    key: str,
+    hint: str,
+    error: type[Exception],
+    base_dir: str | os.PathLike | None = None,
+) -> tuple[str | None, Mapping, dict, Path, Mapping]:
+    """Read an experiment file (or mapping) and its top-level ``key:`` block.
+
+    Returns ``(file, lines, data, folder, block)``: the file name (None for a mapping),
+    the YAML line of each key, the whole parsed mapping, the folder relative paths are
+    taken from (the file's, else ``base_dir`` or the current one) and the block.
+    Raises ``error`` (a :class:`~simulator.scenario.loading.ProblemsError`) listing the
+    file's YAML problems, or saying that the block is missing (``hint``: its keys)."""
+    if isinstance(source, Mapping):
+        file, lines, data = None, {}, copy.deepcopy(dict(source))
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    else:
+        file = os.fspath(source)
+        data, lines, problems = read_yaml_file(file)
+        if data is None or problems:
+            raise error(problems)
+        folder = Path(file).resolve().parent
+    block = data.get(key)
+    if not isinstance(block, Mapping):
+        got = "nothing" if block is None else f"a {type(block).__name__}"
+        message = f"needs a `{key}:` mapping ({hint})"
+        raise error([Problem(file, line_of((key,), lines), key, message, got)])
+    return file, lines, data, folder, block
+
+
 def load_experiment(
     source: str | os.PathLike | Mapping, base_dir: str | os.PathLike | None = None
 ) -> Experiment:
@@ -143,20 +174,9 @@ def load_experiment(
     ScenarioError
         If the base scenario file itself is invalid.
     """
-    if isinstance(source, Mapping):
-        file, lines, data = None, {}, copy.deepcopy(dict(source))
-        folder = Path(base_dir) if base_dir is not None else Path.cwd()
-    else:
-        file = os.fspath(source)
-        data, lines, problems = read_yaml_file(file)
-        if data is None or problems:
-            raise SweepError(problems)
-        folder = Path(file).resolve().parent
-    block = data.get("sweep")
-    if not isinstance(block, Mapping):
-        got = "nothing" if block is None else f"a {type(block).__name__}"
-        message = "needs a `sweep:` mapping (scenario:, design:, parameters:, ...)"
-        raise SweepError([Problem(file, line_of(("sweep",), lines), "sweep", message, got)])
+    file, lines, data, folder, block = read_block(
+        source, "sweep", "scenario:, design:, parameters:, ...", SweepError, base_dir
+    )
     try:
         spec = SweepSpec.model_validate(block)
     except ValidationError as exc:

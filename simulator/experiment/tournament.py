@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulator.errors import InputError
-from simulator.scenario import Problem, line_of, read_yaml_file, validation_problems
+from simulator.scenario import Problem, line_of, validation_problems
 from simulator.scenario.loading import ProblemsError, raise_issues
 
 from .spec import Name, SweepError
@@ -154,22 +154,11 @@ def load_tournament(
     TournamentError
         Listing every problem, with the file, line and dotted key.
     """
-    from .loader import load_experiment
+    from .loader import load_experiment, read_block
 
-    if isinstance(source, Mapping):
-        file, lines, data, folder = None, {}, dict(source), Path.cwd()
-    else:
-        file = os.fspath(source)
-        data, lines, problems = read_yaml_file(file)
-        if data is None or problems:
-            raise TournamentError(problems)
-        folder = Path(file).resolve().parent
-    block = data.get("tournament")
-    if not isinstance(block, Mapping):
-        got = "nothing" if block is None else f"a {type(block).__name__}"
-        message = "needs a `tournament:` mapping (situations:, strategies:, ...)"
-        raise TournamentError([Problem(file, line_of(("tournament",), lines), "tournament",
-                                       message, got)])  # fmt: skip
+    file, lines, _, folder, block = read_block(
+        source, "tournament", "situations:, strategies:, ...", TournamentError
+    )
     try:
         spec = TournamentSpec.model_validate(block)
     except ValidationError as exc:
