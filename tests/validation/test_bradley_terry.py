@@ -91,8 +91,9 @@ def check_case(n: int, flip: float, replicates: int, comparisons: int) -> dict:
         assert run["agreement"] >= 1.0 - angle_max / np.pi - z * se_agree, (n, flip, run)
     statistic = sum(n * run["angle"] ** 2 / limit.angle_variance for run in runs)
     dof = replicates * (D - 1)
-    low, high = stats.chi2.ppf(ALPHA / (2 * comparisons), dof), stats.chi2.isf(
-        ALPHA / (2 * comparisons), dof
+    low, high = (
+        stats.chi2.ppf(ALPHA / (2 * comparisons), dof),
+        stats.chi2.isf(ALPHA / (2 * comparisons), dof),
     )
     assert low <= statistic <= high, (n, flip, statistic, low, high)
     return {
