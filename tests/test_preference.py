@@ -208,3 +208,17 @@ def test_pairs_draw_from_their_own_stream():
     # the live model's step itself: the users' draws came before it, so they still agree
     users = ["active_users", "signals", "wrong_signals", "kept_signals", "new_examples"]
     assert curve[users].iloc[: first_live + 1].equals(pairs[users].iloc[: first_live + 1])
+
+
+def test_the_rlhf_scenario_shows_the_lead_and_the_minority_left_behind():
+    """rlhf.yaml at 1,500 users for a year: the pairs firm's reward model beats the thumbs
+    firm's learning curve for the majority and wins the market, while the minority (taste
+    60 degrees away) is served far worse by the pooled reward model. A reward model along
+    the majority's taste would give the minority 1 - 60/180 = 2/3 accuracy, quality
+    0.5 + 0.45/3 = 0.65: the pooled fit leans only a little its way."""
+    scenario = load_scenario(ROOT / "scenarios/rlhf.yaml",
+                             overrides={"population.size": 1500, "steps": 52})  # fmt: skip
+    final = run(scenario, seed=42).timeseries.iloc[-1]
+    assert final["quality[rlhf/majority]"] > final["quality[thumbs]"] + 0.2
+    assert final["market_share[rlhf]"] > 0.8
+    assert 0.65 < final["quality[rlhf/minority]"] < final["quality[rlhf/majority]"] - 0.15
