@@ -20,6 +20,7 @@ from .engines.draws import ActiveRates, GroupOrder
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
 from .firm.abtest import uses_ab_test
+from .firm.pairs import uses_preference
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
@@ -30,7 +31,7 @@ from .world.market import OutsideOption
 from .world.network.graphs import graph_from_csr
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import DEPLOYMENT_STREAM, PRIVACY_STREAM, derive_streams
+from .world.streams import DEPLOYMENT_STREAM, PREFERENCE_STREAM, PRIVACY_STREAM, derive_streams
 
 
 class FlywheelModel(mesa.Model):
@@ -106,7 +107,8 @@ class FlywheelModel(mesa.Model):
         self.firms = [
             Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name,
                  privacy_rng=(self.streams.firm_child(PRIVACY_STREAM, j)
-                              if scenario.privacy is not None else None))
+                              if scenario.privacy is not None else None),
+                 preference_rng=self.streams.firm_child(PREFERENCE_STREAM, j))
             for j, name in enumerate(self.firm_names)
         ]  # fmt: skip
         """Every firm in the market (one: a scenario without ``firms:``)."""
@@ -158,6 +160,7 @@ class FlywheelModel(mesa.Model):
             sources=any(firm.cold_start.in_use for firm in self.firms),
             economics=any(firm.economics is not None for firm in self.firms),
             ab_test=uses_ab_test(scenario),
+            preference=uses_preference(scenario),
         )
         self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)

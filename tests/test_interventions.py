@@ -61,6 +61,7 @@ THRESHOLD = CURVE | {"adoption": {"rule": "threshold", "threshold": 0.5, "innova
 GATED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": True}}
 TESTED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "deployment": {
     "policy": "ab_test", "traffic_pct": 20, "duration": 2, "alpha": 0.2}}}  # fmt: skip
+PREFERENCE = CURVE | {"learning": {"kind": "preference", "pair_share": 0.5}}
 
 # generic key -> (base scenario, new value, step of the intervention)
 CASES = {
@@ -151,6 +152,11 @@ CASES = {
     "economics.cost_per_retrain": (COLD, 99.0, AT),
     "economics.cost_per_example": (COLD, 0.2, AT),
     "economics.fixed_cost": (COLD, 50.0, AT),
+    "population.groups.*.taste_angle": (PREFERENCE, 90.0, AT),  # re-scored at once
+    "learning.pair_share": (PREFERENCE, 0.0, AT),
+    "learning.beta": (PREFERENCE, 5.0, AT),
+    "learning.ridge": (PREFERENCE, 1000.0, AT),
+    "learning.max_pairs": (PREFERENCE, 10, AT),
 }
 # A firm's own data, learning and reinvestment keys: the same change, made to one firm of
 # a two-firm market built on the same base.

@@ -122,6 +122,8 @@ class DataStore:
         bought exclusively), aged like the rest."""
         self.points: PointStore | None = None
         """The data points, for estimator learners (None for the learning curve)."""
+        self.pairs = None
+        """The preference pairs (:class:`~.pairs.PairStore`), for the preference learner."""
         self.decay = 1.0
         """Per-step survival factor of the data (:func:`decay_factor` of the half-life)."""
 

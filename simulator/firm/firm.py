@@ -22,6 +22,7 @@ from .datastore import DataStore, PointStore, SourceRecords, decay_factor
 from .deployment import Deployment, Trained
 from .economics import Ledger, step_accounts
 from .learners import Fitted, Learner, make_learner
+from .pairs import PairStore, build_pairs, thumbs_of
 from .pipeline import Labelled, Pipeline, PipelineCounts
 from .sources import GroupTruth, user_points
 from .tactics import blocks_at
@@ -61,6 +62,8 @@ class FirmRecord:
     rejected_better: int = 0
     """Of the tests, candidates rejected that were truly better."""
     testing: bool = False
+    pairs: np.ndarray | None = None
+    """Preference learner: training pairs held per group (None for other learners)."""
 
 
 class Firm:
@@ -81,10 +84,13 @@ class Firm:
     def __init__(
         self, scenario, rng: np.random.Generator | None = None, name: str = "firm",
         privacy_rng: np.random.Generator | None = None,
+        preference_rng: np.random.Generator | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.rng = rng
         self.privacy_rng = privacy_rng
+        self.preference_rng = preference_rng
+        """The preference learner: its pairs and their features (a stream of its own)."""
         """Differential privacy: the noise of the estimators' private means (a stream of
         its own, :meth:`Streams.firm_child`)."""
         self.n_groups = len(scenario.population.groups)
@@ -109,6 +115,8 @@ class Firm:
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
+        if scenario.learning.kind == "preference":
+            self.store.pairs = PairStore(self.n_groups, scenario.learning.initial_examples)
         self.add_blocks(0)  # tactics of step 0 train the first model
         self.deployed = self.learner.cold_start(self.store)
         """The model deployed (what users experience, unless they are served by hand)."""
@@ -149,8 +157,10 @@ class Firm:
         self.pipeline = Pipeline.of(scenario)
         self.truth = GroupTruth.of(scenario.population.groups)
         self.learner: Learner = make_learner(
-            scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng
-        )
+            scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng,
+            self.preference_rng,
+        )  # fmt: skip
+        self.pair_share = scenario.learning.pair_share
         self.store.decay = decay_factor(scenario.reinvestment.data_half_life)
         self.group_shares = np.array([group.share for group in scenario.population.groups])
         self.groups = scenario.population.groups
@@ -190,12 +200,26 @@ class Firm:
             if self.store.points is not None:
                 self.store.points.collect(rng, self.truth, interactions, zero)
             self.curated_this_step = float(interactions.sum())
+            if self.store.pairs is not None:
+                self.store.pairs.age(self.store.decay)
             return PipelineCounts(interactions, zero, interactions, interactions, zero)
         counts, kept, used = self.pipeline.run(interactions, rng)
         self.store.age_and_add(kept, used.total, used.wrong, lighthouse=lighthouse)
         if self.store.points is not None:
             self.store.points.collect(rng, self.truth, used.clean, used.wrong)
+        if self.store.pairs is not None:
+            self.collect_pairs(counts)
         return counts
+
+    def collect_pairs(self, counts: PipelineCounts) -> None:
+        """Preference learner: this step's preference pairs from the thumbs signals
+        (:mod:`.pairs`), drawn from the preference stream, into the store."""
+        pipeline = self.pipeline
+        formed, used = build_pairs(
+            thumbs_of(counts), self.pair_share, pipeline.label_noise, pipeline.filter_recall,
+            pipeline.filter_false_accept, pipeline.reinvestment_rate, self.preference_rng,
+        )  # fmt: skip
+        self.store.pairs.age_and_add(formed, used, self.store.decay)
 
     def add_blocks(self, step: int) -> None:
         """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py); what
@@ -356,4 +380,5 @@ class Firm:
             shipped_worse=self.tests.shipped_worse,
             rejected_better=self.tests.rejected_better,
             testing=self.tests.running is not None,
+            pairs=None if store.pairs is None else store.pairs.held,
         )

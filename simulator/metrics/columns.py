@@ -40,9 +40,11 @@ def timeseries_columns(scenario) -> list[str]:
     sources = any(s["cold_start"].in_use for s in sections)
     economics = any(s["economics"] is not None for s in sections)
     from ..firm.abtest import uses_ab_test
+    from ..firm.pairs import uses_preference
 
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
-                                economics=economics, ab_test=uses_ab_test(scenario))  # fmt: skip
+                                economics=economics, ab_test=uses_ab_test(scenario),
+                                preference=uses_preference(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 

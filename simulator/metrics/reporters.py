@@ -355,6 +355,12 @@ FIRM_REPORTERS = {
 }
 
 
+def preference_pairs(record) -> float:
+    """Preference learner: training pairs held (aged), summed over the firms that have them."""
+    return sum_in_order([sum_in_order(firm.pairs) for firm in record.firms
+                         if firm.pairs is not None])  # fmt: skip
+
+
 def test_count(record, part: str) -> int:
     """A/B tests: a count over firms (tests decided, promoted, shipped worse, rejected
     better; ``testing``: firms with a test running)."""
@@ -368,6 +374,7 @@ def model_reporters(
     sources: bool = False,
     economics: bool = False,
     ab_test: bool = False,
+    preference: bool = False,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -375,7 +382,7 @@ def model_reporters(
     (curve runs keep exactly the columns they always had). A market of ``firms`` adds
     ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm, and ``active_users[<firm>/<group>]``
     and ``quality[<firm>/<group>]`` per firm and group (and ``risk[<firm>/<group>]`` with
-    estimators).
+    estimators). A firm with the preference learner adds ``preference_pairs``.
     """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
     group_reporters = dict(GROUP_REPORTERS)
@@ -401,6 +408,8 @@ def model_reporters(
                            ("ab_rejected_better", "rejected_better"),
                            ("ab_testing", "testing")):  # fmt: skip
             reporters[name] = partial(test_count, part=part)
+    if preference:
+        reporters["preference_pairs"] = preference_pairs
     if not firms:
         return reporters
     reporters["hhi"] = hhi

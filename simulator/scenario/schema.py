@@ -99,6 +99,12 @@ class Group(Section):
         int | None,
         about("Users of the segment who join per step under adoption.rule: arrivals.", ge=0),
     ] = None
+    taste_angle: Annotated[
+        float,
+        about("Preference learner: angle (degrees) by which the segment's true reward "
+              "direction is rotated from the reference taste (0 = the reference).",
+              ge=-180, le=180),
+    ] = 0.0  # fmt: skip
 
 
 DEFAULT_GROUPS = (Group(name="majority", share=0.8), Group(name="minority", share=0.2))
@@ -265,13 +271,18 @@ class Data(Section):
         return self
 
 
+PREFERENCE_KEYS = ("pair_share", "features", "beta", "ridge", "max_pairs")
+"""The ``learning`` keys only the preference learner reads."""
+
+
 class Learning(Section):
     """The learner: a learning curve from data counts, or an estimator fitted to data points."""
 
     kind: Annotated[
-        Literal["curve", "estimator"],
+        Literal["curve", "estimator", "preference"],
         structural("curve: a learning curve over data counts; estimator: a statistical model "
-                   "fitted to the users' data points."),
+                   "fitted to the users' data points; preference: a Bradley-Terry reward "
+                   "model fitted to preference pairs."),
     ] = "curve"  # fmt: skip
     estimator: Annotated[
         Literal["median", "mean", "gaussian", "logistic"],
@@ -306,6 +317,25 @@ class Learning(Section):
     noise_penalty: Annotated[
         float, about("lambda: error added per unit share of mislabelled training data.", ge=0)
     ] = 0.5
+    pair_share: Annotated[
+        float,
+        about("Preference learner: share of sessions with a thumbs signal in which the user "
+              "saw two responses and rated one up, one down (a preference pair).", ge=0, le=1),
+    ] = 0.1  # fmt: skip
+    features: Annotated[
+        int, structural("Preference learner: d, the responses' feature dimension.", ge=2, le=64)
+    ] = 8
+    beta: Annotated[
+        float,
+        about("Preference learner: Bradley-Terry sharpness; P(a > b) = sigma(beta (u(a) - "
+              "u(b))).", gt=0),
+    ] = 1.0  # fmt: skip
+    ridge: Annotated[
+        float, about("Preference learner: L2 penalty (ridge / 2) |w|^2 of the reward fit.", gt=0)
+    ] = 1.0
+    max_pairs: Annotated[
+        int, about("Preference learner: at most this many pairs per retrain (for speed).", ge=1)
+    ] = 20000
 
     @model_validator(mode="after")
     def _check_floor(self) -> Learning:
@@ -313,6 +343,12 @@ class Learning(Section):
         if self.floor_error >= self.initial_error:
             message = f"must be < learning.initial_error ({self.initial_error:g})"
             issues.append((("floor_error",), message, repr(self.floor_error)))
+        if self.kind != "preference":
+            only = "is only used by the preference learner (learning.kind: preference)"
+            for key in PREFERENCE_KEYS:
+                value = getattr(self, key)
+                if value != type(self).model_fields[key].default:
+                    issues.append(((key,), only, repr(value)))
         if self.objective == "group_dro" and self.kind != "estimator":
             message = "is only used by estimator learners (learning.kind: estimator)"
             issues.append((("objective",), message, repr(self.objective)))
@@ -786,7 +822,7 @@ class Scenario(Section):
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
         issues += self._check_cold_start((), self.cold_start, self.learning)
-        issues += self._check_verbs() + self._check_privacy()
+        issues += self._check_verbs() + self._check_privacy() + self._check_tastes()
         raise_if(issues + self._check_interventions())
         return self
 
@@ -818,10 +854,11 @@ class Scenario(Section):
                     )
                 else:
                     targets = range(len(firms)) if erase.firm is None else [firms.index(erase.firm)]
-                    if any(self._learning_of(j).kind == "estimator" for j in targets):
+                    if any(self._learning_of(j).kind != "curve" for j in targets):
                         message = (
                             "is available for the learning curve (learning.kind: curve) only: "
-                            "an estimator's data points carry no source or user to erase"
+                            "an estimator's data points and a preference learner's pairs "
+                            "carry no source or user to erase"
                         )
                         issues.append((where + ("delete",), message, None))
             if fine is not None:
@@ -843,6 +880,15 @@ class Scenario(Section):
                         issues.append((where + ("fine",), message, repr(fine.amount)))
         return issues  # fmt: skip
 
+    def _check_tastes(self) -> list[Issue]:
+        """A group's taste angle is read by the preference learner only."""
+        if any(self._learning_of(j).kind == "preference" for j in range(len(self.firm_names))):
+            return []
+        message = "is only used by the preference learner (learning.kind: preference)"
+        return [(("population", "groups", i, "taste_angle"), message, repr(group.taste_angle))
+                for i, group in enumerate(self.population.groups)
+                if group.taste_angle != 0]  # fmt: skip
+
     def _check_privacy(self) -> list[Issue]:
         """Differential privacy adds Gaussian noise to a mean: estimator learners must be
         ``mean`` or ``gaussian`` (the learning curve takes its sample-size penalty)."""
@@ -858,6 +904,12 @@ class Scenario(Section):
                     f"{learning.estimator}"
                 )
                 issues.append((("privacy",), message, repr(learning.estimator)))
+            elif learning.kind == "preference":
+                message = (
+                    "is not available for the preference learner: the Gaussian mechanism here "
+                    f"privatises a mean; {self.firm_names[j]!r} fits a reward model to pairs"
+                )
+                issues.append((("privacy",), message, repr(learning.kind)))
             elif learning.kind == "estimator" and learning.objective != "erm":
                 message = "needs learning.objective: erm (the private mean is the ERM fit)"
                 issues.append((("privacy",), message, repr(learning.objective)))

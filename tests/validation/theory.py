@@ -17,6 +17,10 @@ References
    empirically. arXiv:1712.00409.
 .. [vanKampen] van Kampen, N. G. (2007). Stochastic Processes in Physics and
    Chemistry, 3rd ed., ch. X (the linear noise approximation).
+.. [BradleyTerry52] Bradley, R. A. and Terry, M. E. (1952). Rank analysis of incomplete
+   block designs: I. The method of paired comparisons. Biometrika 39, 324-345.
+.. [White82] White, H. (1982). Maximum likelihood estimation of misspecified models.
+   Econometrica 50(1), 1-25 (the sandwich covariance of a misspecified fit).
 .. [Wilson27] Wilson, E. B. (1927). Probable inference, the law of succession, and
    statistical inference. JASA 22(158), 209-212.
 """
@@ -218,6 +222,79 @@ def learning_curve_error(data, initial_error, floor_error, exponent, scale):
     return floor_error + (initial_error - floor_error) * (1.0 + np.asarray(data) / scale) ** (
         -exponent
     )
+
+
+# -- Bradley-Terry preferences (Bradley and Terry 1952) ---------------------------------
+
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(200)
+_GH_WEIGHTS = _GH_WEIGHTS / np.sqrt(2.0 * np.pi)  # E[f(Z)], Z ~ N(0, 1)
+
+
+def _sigmoid(t):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t, dtype=float)))
+
+
+def noisy_preference(t, beta: float, flip: float):
+    """p = eps + (1 - 2 eps) sigma(beta t): the chance a pair with utility gap t is
+    recorded in the true order, Bradley-Terry [BradleyTerry52]_ then flipped with eps."""
+    return flip + (1.0 - 2.0 * flip) * _sigmoid(beta * np.asarray(t, dtype=float))
+
+
+def bradley_terry_optimum(beta: float, flip: float) -> float:
+    """E[max(p, 1 - p)]: the best possible accuracy on noisy labels, reached by ordering
+    every pair by its true utility gap t = w . (a - b) ~ N(0, 2) (|w| = 1, a, b ~ N(0, I))."""
+    p = noisy_preference(np.sqrt(2.0) * _GH_NODES, beta, flip)
+    return float(np.maximum(p, 1.0 - p) @ _GH_WEIGHTS)
+
+
+def accuracy_at_angle(angle: float, beta: float, flip: float) -> float:
+    """Accuracy on noisy labels of a direction at ``angle`` from the true w: with
+    t = w . dx and v the perpendicular part (both N(0, 2), independent), it predicts
+    sign(t cos + v sin): E[1/2 + (p(t) - 1/2) sign(t) sign(t cos + v sin)], where the
+    inner expectation over v is P(sign agrees) = Phi(|t| cos / (sqrt(2) sin))."""
+    t = np.sqrt(2.0) * _GH_NODES
+    p = noisy_preference(t, beta, flip)
+    agree = 1.0 if angle == 0 else stats.norm.cdf(np.abs(t) / np.tan(angle) / np.sqrt(2.0))
+    gain = np.abs(p - 0.5) * (2.0 * agree - 1.0)
+    return float((0.5 + gain) @ _GH_WEIGHTS)
+
+
+def excess_bound(angle: float, beta: float, flip: float) -> float:
+    """An upper bound on E[max(p, 1 - p)] minus the accuracy at ``angle``:
+    (1 - 2 eps) beta tan^2(angle) / (2 sqrt(pi)).
+
+    Ordering a pair against its true gap t costs 2 |p - 1/2| = (1 - 2 eps) |2 sigma(beta t)
+    - 1| <= (1 - 2 eps) beta |t| / 2, and it happens when |t| < |v| tan(angle); with the
+    density of t at most 1 / sqrt(4 pi), E[|t| 1{|t| < |v| tan}] <= tan^2 E[v^2] / sqrt(4 pi)
+    = tan^2 / sqrt(pi). Second order in the angle: O(d / n) for an angle O(sqrt(d / n)).
+    """
+    return (1.0 - 2.0 * flip) * beta * np.tan(angle) ** 2 / (2.0 * np.sqrt(np.pi))
+
+
+@dataclass(frozen=True)
+class LogisticLimit:
+    """The noisy Bradley-Terry logistic fit as n grows (misspecified when eps > 0)."""
+
+    scale: float
+    """c: the fit converges to c w (by symmetry a multiple of the true direction)."""
+    angle_variance: float
+    """V: n E[angle^2] -> (d - 1) V; n angle^2 / V is asymptotically chi-square(d - 1)."""
+
+
+def logistic_limit(beta: float, flip: float) -> LogisticLimit:
+    """The population minimiser c of E[log(1 + exp(-c s t))] (labels s recorded with
+    p(t)) solves E[(p(t) - sigma(c t)) t] = 0, t ~ N(0, 2); the sandwich covariance
+    [White82]_ of each of the d - 1 perpendicular coordinates (z_perp ~ N(0, 2),
+    independent of t) is J / (n H^2) with J = 2 E[(y - sigma(c t))^2] =
+    2 E[p - 2 p sigma + sigma^2] and H = 2 E[sigma'(c t)]; the angle is |w_perp| / c."""
+    t = np.sqrt(2.0) * _GH_NODES
+    p = noisy_preference(t, beta, flip)
+    c = optimize.brentq(lambda c: float(((p - _sigmoid(c * t)) * t) @ _GH_WEIGHTS),
+                        1e-6, 100.0)  # fmt: skip
+    sig = _sigmoid(c * t)
+    score = 2.0 * float((p - 2.0 * p * sig + sig * sig) @ _GH_WEIGHTS)
+    curvature = 2.0 * float((sig * (1.0 - sig)) @ _GH_WEIGHTS)
+    return LogisticLimit(scale=float(c), angle_variance=score / (curvature**2 * c * c))
 
 
 # -- statistics ------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Learners: one interface (:class:`Learner`), two kinds.
+"""Learners: one interface (:class:`Learner`), three kinds.
 
 - ``curve`` (:class:`CurveLearner`): a learning curve maps data *counts* to quality;
 - ``estimator`` (:class:`EstimatorLearner`): a statistical model (median, mean,
-  Gaussian, logistic classifier; ERM or group DRO) fitted to the data *points*.
+  Gaussian, logistic classifier; ERM or group DRO) fitted to the data *points*;
+- ``preference`` (:class:`PreferenceLearner`): a Bradley-Terry reward model fitted to
+  the store's preference *pairs*.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 from .base import Fitted, Learner
 from .curve import CurveLearner
 from .estimators import EstimatorLearner
+from .preference import PreferenceLearner
 
 
-def make_learner(learning, groups=(), privacy=None, rng=None) -> Learner:
+def make_learner(learning, groups=(), privacy=None, rng=None, preference_rng=None) -> Learner:
     """The learner a scenario's ``learning`` block asks for (``groups``: the population's;
     ``privacy``: the scenario's ``privacy:`` section or None, with ``rng`` the firm's
-    privacy stream for the estimators' noise)."""
+    privacy stream for the estimators' noise; ``preference_rng``: the firm's preference
+    stream, for the preference learner's pair features)."""
+    if learning.kind == "preference":
+        return PreferenceLearner.from_scenario(learning, groups, preference_rng)
     if learning.kind == "curve":
         learner = CurveLearner.from_scenario(learning)
         if privacy is not None:
@@ -37,4 +43,6 @@ def make_learner(learning, groups=(), privacy=None, rng=None) -> Learner:
     raise ValueError(f"unknown learner kind {learning.kind!r}")  # pragma: no cover
 
 
-__all__ = ["CurveLearner", "EstimatorLearner", "Fitted", "Learner", "make_learner"]
+__all__ = [
+    "CurveLearner", "EstimatorLearner", "Fitted", "Learner", "PreferenceLearner", "make_learner",
+]  # fmt: skip
