@@ -1,4 +1,5 @@
-"""Regulatory events: the intervention verbs beside ``set`` (``delete``, ``fine``, ``incident``).
+"""Regulatory events: the intervention verbs beside ``set`` (``delete``, ``fine``, ``incident``,
+``forbid``).
 
 An intervention at step ``t`` applies its ``set`` first, then its verbs, at the start of
 step ``t`` (phase 0 of :func:`simulator.engines.step.run_step`):
@@ -16,6 +17,10 @@ step ``t`` (phase 0 of :func:`simulator.engines.step.run_step`):
   ``q max(w, 0)``, and for ``w < 0`` an active user's churn hazard grows by
   ``-w q frac``, ``frac`` the share of its contacts who are active users (they warn
   each other: the more of your contacts use it, the more you hear about the breach).
+
+- ``forbid``: the firm (or every firm) may no longer collect the signal ``signal`` from
+  step ``t`` on (a ban on, say, dwell-time tracking): the signal yields nothing and draws
+  nothing; the other signals are collected as before.
 
 None of them draws random numbers: a scenario with a verb draws exactly what it draws
 without it until the verb changes users' states.
@@ -84,6 +89,11 @@ def apply_verbs(model, intervention, step: int) -> None:
     if fine is not None:
         j = 0 if fine.firm is None else names.index(fine.firm)
         model.firms[j].fined_this_step += float(fine.amount)
+    forbid = intervention.forbid
+    if forbid is not None:
+        targets = range(len(names)) if forbid.firm is None else [names.index(forbid.firm)]
+        for j in targets:
+            model.firms[j].forbidden = model.firms[j].forbidden | {forbid.signal}
     incident = intervention.incident
     if incident is not None:
         model.shocks.append(

@@ -41,8 +41,11 @@ def timeseries_columns(scenario) -> list[str]:
     economics = any(s["economics"] is not None for s in sections)
     from ..firm.abtest import uses_ab_test
 
+    from .reporters import collected_signals
+
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
-                                economics=economics, ab_test=uses_ab_test(scenario))  # fmt: skip
+                                economics=economics, ab_test=uses_ab_test(scenario),
+                                signals=collected_signals(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 

@@ -361,6 +361,35 @@ def test_count(record, part: str) -> int:
     return int(sum(int(getattr(firm, part)) for firm in record.firms))
 
 
+def signal_count(record, name: str, wrong: bool = False) -> int:
+    """``data.signals``: the signals called ``name`` emitted this step (or the wrongly
+    labelled ones), over firms and groups; a firm without ``data.signals`` has one,
+    ``thumbs``."""
+    total = 0
+    for p in record.firm_pipelines or (record.pipeline,):
+        if p.by_signal is None:
+            own = p.wrong_signals if wrong else p.signals
+            total += int(own.sum()) if name == "thumbs" else 0
+            continue
+        counts = p.wrong_by_signal if wrong else p.by_signal
+        total += int(counts[name].sum()) if name in counts else 0
+    return total
+
+
+def collected_signals(scenario) -> list[str] | None:
+    """The signal names of the per-signal columns: every firm's ``data.signals``, in order
+    (None when no firm sets ``data.signals``: no per-signal columns)."""
+    from ..scenario.signals import signal_names
+
+    per_firm = [scenario.firm_sections(j)["data"].signals for j in range(len(scenario.firm_names))]
+    if not any(per_firm):
+        return None
+    names: list[str] = []
+    for signals in per_firm:
+        names += [name for name in signal_names(signals) if name not in names]
+    return names
+
+
 def model_reporters(
     group_names: list[str],
     estimator: bool = False,
@@ -368,6 +397,7 @@ def model_reporters(
     sources: bool = False,
     economics: bool = False,
     ab_test: bool = False,
+    signals: list[str] | None = None,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -401,6 +431,10 @@ def model_reporters(
                            ("ab_rejected_better", "rejected_better"),
                            ("ab_testing", "testing")):  # fmt: skip
             reporters[name] = partial(test_count, part=part)
+    for name in signals or ():  # data.signals: the signals emitted, and the wrong ones
+        reporters[f"signals[{name}]"] = partial(signal_count, name=name)
+    for name in signals or ():
+        reporters[f"wrong_signals[{name}]"] = partial(signal_count, name=name, wrong=True)
     if not firms:
         return reporters
     reporters["hhi"] = hhi

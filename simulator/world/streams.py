@@ -55,13 +55,14 @@ class Streams:
         spawn key ``(kind, index)`` of the root, never spawned by :func:`derive_streams`,
         so that runs without the mechanism draw exactly what they always drew. Kinds:
         :data:`PRIVACY_STREAM` (differential-privacy noise), :data:`DEPLOYMENT_STREAM` (A/B
-        test outcomes)."""
+        test outcomes), :data:`SIGNALS_STREAM` (the quality scores of the top-K selection)."""
         entropy = self.seed_sequence.entropy
         return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(kind, index)))
 
 
 PRIVACY_STREAM = 7
 DEPLOYMENT_STREAM = 8
+SIGNALS_STREAM = 9
 
 
 def derive_streams(seed: int) -> Streams:
