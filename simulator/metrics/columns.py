@@ -40,7 +40,6 @@ def timeseries_columns(scenario) -> list[str]:
     sources = any(s["cold_start"].in_use for s in sections)
     economics = any(s["economics"] is not None for s in sections)
     from ..firm.abtest import uses_ab_test
-
     from .reporters import collected_signals
 
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,

@@ -138,8 +138,11 @@ class Signal(Section):
             for group, number in values:
                 if number is None:
                     continue
-                bad = number < low or (high is not None and number > high) or (
-                    high is None and number <= low)
+                bad = (
+                    number < low
+                    or (high is not None and number > high)
+                    or (high is None and number <= low)
+                )
                 if bad:
                     where = (key,) if group is None else (key, group)
                     allowed = f"in [{low:g}, {high:g}]" if high is not None else "> 0"
