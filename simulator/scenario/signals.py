@@ -52,7 +52,7 @@ class Signal(Section):
 
     name: Annotated[
         str,
-        Field(pattern=r"^[a-z0-9_-]+$",
+        Field(pattern=r"^[a-z0-9_-]+$", json_schema_extra={"structural": True},
               description="Signal name, used in columns such as signals[thumbs]."),
     ]  # fmt: skip
     kind: Annotated[
