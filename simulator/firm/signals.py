@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from ..scenario.signals import KIND_DEFAULTS
 from .pipeline import Labelled, PipelineCounts
 
 SCORE_WEIGHTS = (0.2, 0.2, 0.3, 0.3)
@@ -100,7 +101,9 @@ class SignalSpec:
                 float(signal.threshold), _per_group(signal.good_median, groups, [60.0] * n),
                 _per_group(signal.bad_median, groups, [12.0] * n), float(signal.spread),
             )  # fmt: skip
-        noise = _per_group(signal.noise, groups, label_noise)
+        kind_noise = KIND_DEFAULTS[signal.kind]["noise"]  # for groups a mapping leaves out
+        default = label_noise if kind_noise is None else [kind_noise] * len(groups)
+        noise = _per_group(signal.noise, groups, label_noise if signal.noise is None else default)
         return cls(signal.name, signal.kind, float(signal.rate), noise, float(signal.weight))
 
     def yield_and_noise(self, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

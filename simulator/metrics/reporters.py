@@ -361,12 +361,13 @@ def test_count(record, part: str) -> int:
     return int(sum(int(getattr(firm, part)) for firm in record.firms))
 
 
-def signal_count(record, name: str, wrong: bool = False) -> int:
+def signal_count(record, name: str, wrong: bool = False, firm: int | None = None) -> int:
     """``data.signals``: the signals called ``name`` emitted this step (or the wrongly
-    labelled ones), over firms and groups; a firm without ``data.signals`` has one,
-    ``thumbs``."""
+    labelled ones), over firms (or of firm ``firm``) and groups; a firm without
+    ``data.signals`` has one, ``thumbs``."""
     total = 0
-    for p in record.firm_pipelines or (record.pipeline,):
+    pipelines = record.firm_pipelines or (record.pipeline,)
+    for p in pipelines if firm is None else pipelines[firm : firm + 1]:
         if p.by_signal is None:
             own = p.wrong_signals if wrong else p.signals
             total += int(own.sum()) if name == "thumbs" else 0
@@ -405,7 +406,8 @@ def model_reporters(
     (curve runs keep exactly the columns they always had). A market of ``firms`` adds
     ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm, and ``active_users[<firm>/<group>]``
     and ``quality[<firm>/<group>]`` per firm and group (and ``risk[<firm>/<group>]`` with
-    estimators).
+    estimators). ``signals`` (``data.signals`` set): ``signals[<signal>]`` and
+    ``wrong_signals[<signal>]`` per signal name, and in a market ``signals[<firm>/<signal>]``.
     """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
     group_reporters = dict(GROUP_REPORTERS)
@@ -446,6 +448,9 @@ def model_reporters(
     for metric, reporter in firm_reporters.items():
         for index, name in enumerate(firms):
             reporters[f"{metric}[{name}]"] = partial(reporter, firm=index)
+    for f, firm in enumerate(firms):  # data.signals: each firm's signals
+        for name in signals or ():
+            reporters[f"signals[{firm}/{name}]"] = partial(signal_count, name=name, firm=f)
     for f, firm in enumerate(firms):
         for g, group in enumerate(group_names):
             reporters[f"active_users[{firm}/{group}]"] = partial(

@@ -44,7 +44,7 @@ def about(description: str, **constraints) -> Any:
 
 PerGroup = float | dict[str, float]
 """One number for every group, or a mapping ``{group: number}`` (groups left out take the
-default)."""
+kind's default; for thumbs noise, the group's label_noise)."""
 
 
 class Signal(Section):
