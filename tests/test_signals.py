@@ -268,9 +268,11 @@ def test_forbidding_the_one_thumbs_signal_ends_all_feedback():
 
 
 def test_forbid_for_one_firm_only():
-    market = SMALL | {"data": {"signals": list(TWO.values())},
-                      "firms": [{"name": "a"}, {"name": "b"}],
-                      "interventions": [{"at": 5, "forbid": {"signal": "dwell", "firm": "b"}}]}
+    market = SMALL | {
+        "data": {"signals": list(TWO.values())},
+        "firms": [{"name": "a"}, {"name": "b"}],
+        "interventions": [{"at": 5, "forbid": {"signal": "dwell", "firm": "b"}}],
+    }
     ts = run(load_scenario(market)).timeseries
     assert (ts.loc[5:, "signals[b/dwell]"] == 0).all() and ts.loc[5:, "signals[a/dwell]"].sum()
 
@@ -328,8 +330,10 @@ def test_bad_signals_exit_2_from_the_command_line(tmp_path, raw, expected):
 
 
 def test_set_reaches_a_signal_by_name():
-    scenario = load_scenario(ROOT / "scenarios/implicit_feedback.yaml",
-                             overrides={"firms.implicit.data.signals.dwell.threshold": 90})
+    scenario = load_scenario(
+        ROOT / "scenarios/implicit_feedback.yaml",
+        overrides={"firms.implicit.data.signals.dwell.threshold": 90},
+    )
     assert scenario.firms[0].data.signals[1].threshold == 90
     one = load_scenario({"data": {"signals": [TWO["dwell"]]}},
                         overrides={"data.signals.dwell.rate": 0.5})  # fmt: skip
