@@ -349,3 +349,15 @@ def test_new_scenarios_give_the_same_timeseries_on_both_engines(name):
     runs = [run(load_scenario(ROOT / f"scenarios/{name}.yaml", overrides=small | {"engine": e}))
             for e in ("agent", "array")]  # fmt: skip
     pd.testing.assert_frame_equal(runs[0].timeseries, runs[1].timeseries, check_exact=True)
+
+
+def test_the_predicted_columns_are_those_a_run_has():
+    from simulator.metrics.columns import summary_fields, timeseries_columns
+    from simulator.reporting.stories import has_field
+
+    scenario = load_scenario(
+        ROOT / "scenarios/implicit_feedback.yaml", overrides={"population.size": 200, "steps": 10}
+    )
+    result = run(scenario, engine="array")
+    assert timeseries_columns(scenario) == list(result.timeseries.columns)
+    assert [f for f in summary_fields(scenario) if not has_field(result.summary, f)] == []
