@@ -110,7 +110,8 @@ def regulation_summary(scenario, timeseries) -> dict | None:
       back at ``quality_before`` or above; null if never) and ``recovery_steps``;
     - an incident from ``t`` for ``d`` steps: the churn rate (churns per active user per
       step) over the ``d`` steps before, during, and the peak step's, and their ratio;
-    - fines: their total.
+    - fines: their total;
+    - forbidden signals: the step, the signal and the firm (null: every firm) of each.
     """
     planned = [iv for iv in scenario.interventions if iv.verbs]
     if not planned:
@@ -122,7 +123,7 @@ def regulation_summary(scenario, timeseries) -> dict | None:
     quality = ts["quality"]
     active_before = ts["active_users"].shift(1)
     churn_rate = ts["churns"] / active_before.where(active_before > 0)
-    erasures, incidents, fines = [], [], 0.0
+    erasures, incidents, fines, forbidden = [], [], 0.0, []
     for change in sorted(changes, key=lambda iv: iv.at):
         t = change.at
         if change.delete is not None and t - 1 in quality.index:
@@ -150,6 +151,9 @@ def regulation_summary(scenario, timeseries) -> dict | None:
             })  # fmt: skip
         if change.fine is not None:
             fines += float(change.fine.amount)
+        if change.forbid is not None:
+            forbidden.append({"step": t, "signal": change.forbid.signal,
+                              "firm": change.forbid.firm})  # fmt: skip
     out: dict = {}
     if any(iv.delete for iv in planned):
         out |= {"erasure_drop": None, "recovery_steps": None, "erasures": []}
@@ -171,6 +175,8 @@ def regulation_summary(scenario, timeseries) -> dict | None:
         }
     if fines:
         out["fines"] = fines
+    if any(iv.forbid for iv in planned):
+        out["forbidden"] = forbidden
     return out  # fmt: skip
 
 

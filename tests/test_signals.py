@@ -398,3 +398,9 @@ def test_the_top_k_sweep_figures():
     got = _top_k_runs((250, 4000, None), (1, 2), 5000, 156)
     assert got[4000][0] > got[None][0] + 0.02 > got[250][0] + 0.02
     assert got[250][1] < 0.05 and got[None][1] == pytest.approx(0.247, abs=0.01)
+
+
+def test_the_summary_lists_the_forbidden_signals():
+    raw = SMALL | {"interventions": [{"at": 5, "forbid": {"signal": "thumbs"}}]}
+    summary = run(load_scenario(raw)).summary
+    assert summary["regulation"]["forbidden"] == [{"step": 5, "signal": "thumbs", "firm": None}]
