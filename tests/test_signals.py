@@ -404,3 +404,16 @@ def test_the_summary_lists_the_forbidden_signals():
     raw = SMALL | {"interventions": [{"at": 5, "forbid": {"signal": "thumbs"}}]}
     summary = run(load_scenario(raw)).summary
     assert summary["regulation"]["forbidden"] == [{"step": 5, "signal": "thumbs", "firm": None}]
+
+
+def test_switching_top_k_off_trains_on_every_example_held():
+    """top_k 40 retraining every 2 steps; at step 11 (held: step 11's examples) an
+    intervention sets top_k null: they join the training data at once, and from then on
+    every example is used as it comes."""
+    raw = SMALL | {"data": {"top_k": 40},
+                   "interventions": [{"at": 12, "set": {"data.top_k": None}}]}  # fmt: skip
+    ts = run(load_scenario(raw)).timeseries
+    assert (ts.loc[12:, "new_examples"] > 0).all()
+    held = ts.loc[11, "new_examples"]  # 0: step 11 is no retrain, its examples are held
+    gained = ts.loc[12, "training_examples"] - ts.loc[11, "training_examples"]
+    assert held == 0 and gained > ts.loc[12, "new_examples"]

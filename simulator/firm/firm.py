@@ -157,6 +157,9 @@ class Firm:
         self.signal_pipeline = SignalPipeline.of(scenario)
         """``data.signals`` (None: the one signal of :attr:`pipeline`)."""
         self.top_k = scenario.data.top_k
+        if self.top_k is None and self.held.held:  # top_k switched off: train on all held
+            examples, wrong, _, _ = self.held.select(np.iinfo(np.int64).max, self.signals_rng)
+            self.store.add_selected(examples, wrong)
         self.truth = GroupTruth.of(scenario.population.groups)
         self.learner: Learner = make_learner(
             scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng

@@ -258,23 +258,26 @@ class TopK:
         """Keep the best ``k`` examples held; returns per group the training examples they
         are worth and the wrong ones among them (weighted), and the examples kept and held
         (unweighted). The held examples are then dropped."""
-        cells, scores = [], []
+        cells, sizes = [], []
         for (_, weight), counts in self.held.items():
             for wrong in (0, 1):
                 for g in range(self.n_groups):
                     n = int(counts[wrong, g])
                     if n:
                         cells.append((weight, wrong, g))
-                        scores.append(quality_scores(n, bool(wrong), rng))
+                        sizes.append(n)
         self.held = {}
         total, wrong_total = np.zeros(self.n_groups), np.zeros(self.n_groups)
         if not cells:
             return total, wrong_total, 0, 0
-        sizes = np.array([len(s) for s in scores])
+        sizes = np.array(sizes)
         held = int(sizes.sum())
-        all_scores = np.concatenate(scores)
         keep = min(k, held)
-        if keep < held:
+        if keep < held:  # scored only when some must go (no draws otherwise)
+            all_scores = np.concatenate([
+                quality_scores(int(n), bool(wrong), rng)
+                for (_, wrong, _), n in zip(cells, sizes, strict=True)
+            ])  # fmt: skip
             best = np.argpartition(-all_scores, keep - 1)[:keep]
             cell_of = np.repeat(np.arange(len(cells)), sizes)
             kept = np.bincount(cell_of[best], minlength=len(cells))
