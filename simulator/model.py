@@ -24,14 +24,20 @@ from .firm.pairs import uses_preference
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
-from .metrics.reporters import model_reporters
+from .metrics.reporters import collected_signals, model_reporters
 from .regulation import TrustShock, apply_verbs
 from .scenario import Scenario, load_scenario
 from .world.market import OutsideOption
 from .world.network.graphs import graph_from_csr
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import DEPLOYMENT_STREAM, PREFERENCE_STREAM, PRIVACY_STREAM, derive_streams
+from .world.streams import (
+    DEPLOYMENT_STREAM,
+    PREFERENCE_STREAM,
+    PRIVACY_STREAM,
+    SIGNALS_STREAM,
+    derive_streams,
+)
 
 
 class FlywheelModel(mesa.Model):
@@ -115,6 +121,7 @@ class FlywheelModel(mesa.Model):
         self.firm = self.firms[0]
         for j, firm in enumerate(self.firms):  # A/B tests: a stream of their own (no draws
             firm.deployment_rng = self.streams.firm_child(DEPLOYMENT_STREAM, j)  # otherwise)
+            firm.signals_rng = self.streams.firm_child(SIGNALS_STREAM, j)  # top-K scores
         self._traffic_bucket: np.ndarray | None = None
         self.entered = np.zeros(len(self.firms), dtype=bool)
         """Which firms' products have been put on offer (and their first users seeded)."""
@@ -161,6 +168,7 @@ class FlywheelModel(mesa.Model):
             economics=any(firm.economics is not None for firm in self.firms),
             ab_test=uses_ab_test(scenario),
             preference=uses_preference(scenario),
+            signals=collected_signals(scenario),
         )
         self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)

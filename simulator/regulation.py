@@ -1,4 +1,5 @@
-"""Regulatory events: the intervention verbs beside ``set`` (``delete``, ``fine``, ``incident``).
+"""Regulatory events: the intervention verbs beside ``set`` (``delete``, ``fine``, ``incident``,
+``forbid``).
 
 An intervention at step ``t`` applies its ``set`` first, then its verbs, at the start of
 step ``t`` (phase 0 of :func:`simulator.engines.step.run_step`):
@@ -16,6 +17,10 @@ step ``t`` (phase 0 of :func:`simulator.engines.step.run_step`):
   ``q max(w, 0)``, and for ``w < 0`` an active user's churn hazard grows by
   ``-w q frac``, ``frac`` the share of its contacts who are active users (they warn
   each other: the more of your contacts use it, the more you hear about the breach).
+
+- ``forbid``: the firm (or every firm) may no longer collect the signal ``signal`` from
+  step ``t`` on (a ban on, say, dwell-time tracking): the signal yields nothing and draws
+  nothing; the other signals are collected as before.
 
 None of them draws random numbers: a scenario with a verb draws exactly what it draws
 without it until the verb changes users' states.
@@ -84,6 +89,11 @@ def apply_verbs(model, intervention, step: int) -> None:
     if fine is not None:
         j = 0 if fine.firm is None else names.index(fine.firm)
         model.firms[j].fined_this_step += float(fine.amount)
+    forbid = intervention.forbid
+    if forbid is not None:
+        targets = range(len(names)) if forbid.firm is None else [names.index(forbid.firm)]
+        for j in targets:
+            model.firms[j].forbidden = model.firms[j].forbidden | {forbid.signal}
     incident = intervention.incident
     if incident is not None:
         model.shocks.append(
@@ -100,7 +110,8 @@ def regulation_summary(scenario, timeseries) -> dict | None:
       back at ``quality_before`` or above; null if never) and ``recovery_steps``;
     - an incident from ``t`` for ``d`` steps: the churn rate (churns per active user per
       step) over the ``d`` steps before, during, and the peak step's, and their ratio;
-    - fines: their total.
+    - fines: their total;
+    - forbidden signals: the step, the signal and the firm (null: every firm) of each.
     """
     planned = [iv for iv in scenario.interventions if iv.verbs]
     if not planned:
@@ -112,7 +123,7 @@ def regulation_summary(scenario, timeseries) -> dict | None:
     quality = ts["quality"]
     active_before = ts["active_users"].shift(1)
     churn_rate = ts["churns"] / active_before.where(active_before > 0)
-    erasures, incidents, fines = [], [], 0.0
+    erasures, incidents, fines, forbidden = [], [], 0.0, []
     for change in sorted(changes, key=lambda iv: iv.at):
         t = change.at
         if change.delete is not None and t - 1 in quality.index:
@@ -140,6 +151,9 @@ def regulation_summary(scenario, timeseries) -> dict | None:
             })  # fmt: skip
         if change.fine is not None:
             fines += float(change.fine.amount)
+        if change.forbid is not None:
+            forbidden.append({"step": t, "signal": change.forbid.signal,
+                              "firm": change.forbid.firm})  # fmt: skip
     out: dict = {}
     if any(iv.delete for iv in planned):
         out |= {"erasure_drop": None, "recovery_steps": None, "erasures": []}
@@ -161,6 +175,8 @@ def regulation_summary(scenario, timeseries) -> dict | None:
         }
     if fines:
         out["fines"] = fines
+    if any(iv.forbid for iv in planned):
+        out["forbidden"] = forbidden
     return out  # fmt: skip
 
 

@@ -131,7 +131,7 @@ def test_every_scenario_value_has_a_control_with_the_schemas_type_range_and_defa
     controls = params.controls(scenario)
     by_key = {c.key: c for c in controls}
     offered = {generic(c.key.replace("majority", "0").replace("minority", "1")) for c in controls}
-    lists = [key for key in leaf_keys() if key.startswith("firms.")]  # no firms in the baseline
+    lists = [k for k in leaf_keys() if k.startswith(("firms.", "data.signals."))]  # empty lists
     expected = {
         key
         for key in leaf_keys()

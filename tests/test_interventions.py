@@ -62,6 +62,9 @@ GATED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "ab_test": T
 TESTED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "deployment": {
     "policy": "ab_test", "traffic_pct": 20, "duration": 2, "alpha": 0.2}}}  # fmt: skip
 PREFERENCE = CURVE | {"learning": {"kind": "preference", "pair_share": 0.5}}
+SIGNALS = CURVE | {"data": {"signals": [{"name": "sig", "kind": "thumbs", "rate": 0.3}]}}
+DWELL = CURVE | {"data": {"signals": [{"name": "sig", "kind": "dwell"}]}}
+TOP_K = CURVE | {"data": {"top_k": 1000}}
 
 # generic key -> (base scenario, new value, step of the intervention)
 CASES = {
@@ -81,6 +84,15 @@ CASES = {
     "data.synthetic_share": (ESTIMATOR, 0.5, AT),
     "data.policy": (ESTIMATOR, "replace", AT),
     "data.batch_size": (ESTIMATOR, 3, AT),
+    "data.signals.*.kind": (SIGNALS, "dwell", AT),
+    "data.signals.*.rate": (SIGNALS, 0.9, AT),
+    "data.signals.*.noise": (SIGNALS, 0.6, AT),
+    "data.signals.*.weight": (SIGNALS, 4.0, AT),
+    "data.signals.*.threshold": (DWELL, 90.0, AT),
+    "data.signals.*.good_median": (DWELL, 20.0, AT),
+    "data.signals.*.bad_median": (DWELL, 50.0, AT),
+    "data.signals.*.spread": (DWELL, 3.0, AT),
+    "data.top_k": (TOP_K, 5, AT),
     "learning.estimator": (ESTIMATOR, "mean", AT),
     "learning.objective": (ESTIMATOR, "group_dro", AT),
     "learning.alpha_min": (DRO, 0.9, AT),
@@ -169,6 +181,9 @@ for _key in [k for k in list(CASES) if k.split(".")[0] in FIRM_LEVEL]:
     CASES[f"firms.*.{_key}"] = (_market, _value, _at)
     if _key in END_OF_RUN:
         END_OF_RUN.add(f"firms.*.{_key}")
+    if _key.startswith("data.signals."):  # the firm's own list of signals
+        _own = [dict(firm, data=_base["data"]) for firm in MARKET["firms"]]
+        CASES[f"firms.*.{_key}"] = (_market | {"firms": _own}, _value, _at)
 
 
 def settable_keys() -> list[str]:
@@ -182,6 +197,7 @@ def test_every_settable_key_has_a_case():
 def _concrete(key: str) -> str:
     if key.startswith("population.groups."):
         return key.replace("*", "minority")
+    key = key.replace("signals.*", "signals.sig")
     return key.replace("*", "entrant") if key.startswith("firms.") else key
 
 
@@ -211,10 +227,14 @@ FIRMS = {"firms": [
 @pytest.mark.parametrize("key", [key for key in leaf_keys() if is_structural(key)])
 def test_structural_keys_are_refused_by_name(key):
     base = FIRMS if key.startswith("firms.") else {}
+    if "data.signals." in key:  # a list empty by default: a scenario with one signal
+        base = SIGNALS if base == {} else {"firms": [
+            dict(firm, data=SIGNALS["data"]) for firm in FIRMS["firms"]]}  # fmt: skip
     if key.startswith("privacy."):  # an optional section: refused when it is set
         base = {"privacy": {"epsilon": 1.0}}
     value = load_scenario(base).to_dict()
-    for part in generic(key).replace("*", "1" if base else "0").split("."):
+    path = generic(key).replace("signals.*", "signals.0")
+    for part in path.replace("*", "1" if "firms" in base else "0").split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     with pytest.raises(ScenarioError) as info:
         load_scenario(base | {"interventions": [{"at": 3, "set": {_concrete(key): value}}]})

@@ -166,6 +166,11 @@ def test_a_pooled_reward_model_serves_a_minority_with_another_taste_worse():
          "interventions.0.delete: is available for the learning curve"),
         ({"firms": [{"name": "a"}, {"name": "b", "learning": {"beta": 2.0}}]},
          "firms.1.learning.beta: is only used by the preference learner"),
+        ({"learning": PREFERENCE, "data": {"signals": [{"name": "dwell", "kind": "dwell"}]}},
+         "learning.kind: the preference learner builds its pairs from thumbs signals"),
+        ({"data": {"signals": [{"name": "copy", "kind": "copy"}]},
+          "firms": [{"name": "a"}, {"name": "b", "learning": PREFERENCE}]},
+         "firms.1.learning.kind: the preference learner builds its pairs from thumbs"),
     ],
 )  # fmt: skip
 def test_bad_preference_keys_are_named(raw, expected):
@@ -222,3 +227,19 @@ def test_the_rlhf_scenario_shows_the_lead_and_the_minority_left_behind():
     assert final["quality[rlhf/majority]"] > final["quality[thumbs]"] + 0.2
     assert final["market_share[rlhf]"] > 0.8
     assert 0.65 < final["quality[rlhf/minority]"] < final["quality[rlhf/majority]"] - 0.15
+
+
+def test_pairs_come_from_the_thumbs_signals_only():
+    """With typed signals, pairs form from the signals of kind thumbs only: many dwell
+    signals and no thumbs give no pair; forbidding the thumbs signal stops new pairs."""
+    signals = [{"name": "up_down", "kind": "thumbs", "rate": 0.3},
+               {"name": "dwell", "kind": "dwell"}]  # fmt: skip
+    raw = SMALL | {"learning": PREFERENCE, "data": {"signals": signals},
+                   "reinvestment": {"data_half_life": None}}  # fmt: skip
+    pairs = run(load_scenario(raw)).timeseries["preference_pairs"]
+    assert pairs.iloc[-1] > 0
+    forbidden = raw | {"interventions": [{"at": 10, "forbid": {"signal": "up_down"}}]}
+    after = run(load_scenario(forbidden)).timeseries["preference_pairs"]
+    assert after.iloc[9] == pairs.iloc[9]  # the same run until the forbid
+    assert after.iloc[10:].nunique() == 1  # no new pair from week 10 on
+    assert after.iloc[-1] < pairs.iloc[-1]

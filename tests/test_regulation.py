@@ -222,7 +222,7 @@ def test_incident_and_erasure_on_both_engines(engine):
             {"incident": {"churn_multiplier": 0.5}},
             "interventions.0.incident.churn_multiplier: must be >= 1",
         ),
-        ({}, "interventions.0.set: an intervention needs set, delete, fine or incident"),
+        ({}, "interventions.0.set: an intervention needs set, delete, fine, incident or forbid"),
     ],
 )
 def test_bad_verbs_are_named(verb, expected):

@@ -295,7 +295,12 @@ def sum_pipelines(pipelines) -> PipelineCounts:
     from ..firm.pipeline import PipelineCounts
 
     fields = ("signals", "wrong_signals", "kept", "new_examples", "new_wrong_examples")
-    return PipelineCounts(**{f: sum(getattr(p, f) for p in pipelines) for f in fields})
+    summed = PipelineCounts(**{f: sum(getattr(p, f) for p in pipelines) for f in fields})
+    if all(p.by_signal is None for p in pipelines):
+        return summed
+    from ..firm.signals import merge_by_signal
+
+    return merge_by_signal(summed, pipelines)
 
 
 def decide_with_kernels(engine, plan: StepPlan) -> StepMoves:

@@ -174,6 +174,13 @@ class DataStore:
         if not (EXCLUSIVE[source] if exclusive is None else exclusive):
             self.shared = self.shared + examples
 
+    def add_selected(self, examples: np.ndarray, wrong: np.ndarray) -> None:
+        """``data.top_k``: the users' examples a retrain selected (already counted as
+        collected when they passed the filter), added to the training data."""
+        self.examples = self.examples + examples
+        self.wrong_examples = self.wrong_examples + wrong
+        self.sources["users"].add(examples, wrong)
+
     def erase(self, keep: np.ndarray, source: str | None = None) -> np.ndarray:
         """GDPR erasure: of each group ``g``'s training examples (of ``source``, or of every
         source), only the share ``keep[g]`` stays. Returns the examples erased per group.

@@ -13,7 +13,7 @@ Each part has its own module: the data store (:mod:`.datastore`), the pipeline s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from .economics import Ledger, step_accounts
 from .learners import Fitted, Learner, make_learner
 from .pairs import PairStore, build_pairs, thumbs_of
 from .pipeline import Labelled, Pipeline, PipelineCounts
+from .signals import SignalPipeline, TopK
 from .sources import GroupTruth, user_points
 from .tactics import blocks_at
 
@@ -112,6 +113,12 @@ class Firm:
         self.deployment_rng: np.random.Generator | None = None
         """The A/B tests' observations (a stream of its own, set by the model)."""
         """Regulation: fines booked this step (a cost in the ledger)."""
+        self.forbidden: frozenset[str] = frozenset()
+        """Signals the firm may no longer collect (the ``forbid`` verb)."""
+        self.held = TopK(self.n_groups)
+        """``data.top_k``: the examples held back for the next retrain's selection."""
+        self.signals_rng: np.random.Generator | None = None
+        """``data.top_k``: the quality scores (a stream of its own, set by the model)."""
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
@@ -155,6 +162,12 @@ class Firm:
         """How a candidate goes live: perfect (the true-quality gate), always, ab_test."""
         self.policy_keys = policy
         self.pipeline = Pipeline.of(scenario)
+        self.signal_pipeline = SignalPipeline.of(scenario)
+        """``data.signals`` (None: the one signal of :attr:`pipeline`)."""
+        self.top_k = scenario.data.top_k
+        if self.top_k is None and self.held.held:  # top_k switched off: train on all held
+            examples, wrong, _, _ = self.held.select(np.iinfo(np.int64).max, self.signals_rng)
+            self.store.add_selected(examples, wrong)
         self.truth = GroupTruth.of(scenario.population.groups)
         self.learner: Learner = make_learner(
             scenario.learning, scenario.population.groups, scenario.privacy, self.privacy_rng,
@@ -184,6 +197,8 @@ class Firm:
         share of the firm's active users who came with its lighthouse customer (their
         feedback is booked under that source)."""
         counts = self._collect(interactions, rng, lighthouse)
+        if self.top_k is not None and step > 0 and not self.curated_this_step:
+            counts = self._select_top_k(counts, step)
         if step > 0:
             self.add_blocks(step)
         return counts
@@ -203,10 +218,13 @@ class Firm:
             if self.store.pairs is not None:
                 self.store.pairs.age(self.store.decay)
             return PipelineCounts(interactions, zero, interactions, interactions, zero)
-        counts, kept, used = self.pipeline.run(interactions, rng)
-        self.store.age_and_add(kept, used.total, used.wrong, lighthouse=lighthouse)
-        if self.store.points is not None:
-            self.store.points.collect(rng, self.truth, used.clean, used.wrong)
+        if self.signal_pipeline is not None or self.forbidden or self.top_k is not None:
+            counts = self._collect_signals(interactions, rng, lighthouse)
+        else:
+            counts, kept, used = self.pipeline.run(interactions, rng)
+            self.store.age_and_add(kept, used.total, used.wrong, lighthouse=lighthouse)
+            if self.store.points is not None:
+                self.store.points.collect(rng, self.truth, used.clean, used.wrong)
         if self.store.pairs is not None:
             self.collect_pairs(counts)
         return counts
@@ -220,6 +238,43 @@ class Firm:
             pipeline.filter_false_accept, pipeline.reinvestment_rate, self.preference_rng,
         )  # fmt: skip
         self.store.pairs.age_and_add(formed, used, self.store.decay)
+
+    def _collect_signals(self, interactions, rng, lighthouse) -> PipelineCounts:
+        """The pipeline with ``data.signals``, a forbidden signal or ``data.top_k``
+        (:mod:`.signals`). With top_k the used examples are held for the selection."""
+        if self.signal_pipeline is None:  # the one thumbs signal
+            pipeline = self.pipeline
+            if "thumbs" in self.forbidden:
+                pipeline = replace(pipeline, feedback_rate=0.0)
+            counts, kept, used = pipeline.run(interactions, rng)
+            batches = [(("thumbs", 1.0), used)]
+            used_total, used_wrong = used.total, used.wrong
+        else:
+            counts, kept, signal_batches = self.signal_pipeline.run(
+                interactions, self.quality, rng, self.forbidden
+            )
+            batches = [((b.spec.name, b.spec.weight), b.used) for b in signal_batches]
+            used_total, used_wrong = counts.new_examples, counts.new_wrong_examples
+        if self.top_k is not None:
+            for (name, weight), used in batches:
+                self.held.hold(name, weight, used)
+            zero = np.zeros(self.n_groups, dtype=np.int64)
+            self.store.age_and_add(kept, zero, zero, lighthouse=lighthouse)
+            return replace(counts, new_examples=zero, new_wrong_examples=zero)
+        self.store.age_and_add(kept, used_total, used_wrong, lighthouse=lighthouse)
+        if self.store.points is not None:  # estimators: one point per signal used
+            clean = sum(used.clean for _, used in batches)
+            wrong = sum(used.wrong for _, used in batches)
+            self.store.points.collect(rng, self.truth, clean, wrong)
+        return counts
+
+    def _select_top_k(self, counts: PipelineCounts, step: int) -> PipelineCounts:
+        """On a retrain step, train on the best ``top_k`` examples held (:class:`TopK`)."""
+        if step % self.reinvestment.retrain_every != 0:
+            return counts
+        examples, wrong, _, _ = self.held.select(self.top_k, self.signals_rng)
+        self.store.add_selected(examples, wrong)
+        return replace(counts, new_examples=examples, new_wrong_examples=wrong)
 
     def add_blocks(self, step: int) -> None:
         """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py); what

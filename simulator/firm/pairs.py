@@ -22,12 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from .pipeline import Labelled, PipelineCounts, labels, quality_filter, reinvestment
+from .signals import thumbs_signals
 
 
 def thumbs_of(counts: PipelineCounts) -> np.ndarray:
-    """The thumbs signals per group this step (today's one feedback signal is a thumbs
-    signal). The one place that says which signals can form pairs."""
-    return counts.signals
+    """The thumbs signals per group this step: every signal of kind ``thumbs`` in
+    ``data.signals``, or without it the one feedback signal (a thumbs signal). The one
+    place that says which signals can form pairs."""
+    return thumbs_signals(counts)
 
 
 def build_pairs(

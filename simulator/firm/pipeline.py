@@ -46,6 +46,12 @@ class PipelineCounts:
     """Kept signals actually used for training (the reinvested share)."""
     new_wrong_examples: np.ndarray
     """Of those, the wrongly labelled ones."""
+    by_signal: dict[str, np.ndarray] | None = None
+    """``data.signals``: the signals emitted per signal name, per group (None without)."""
+    wrong_by_signal: dict[str, np.ndarray] | None = None
+    """``data.signals``: of those, the wrongly labelled ones."""
+    kinds: dict[str, str] | None = None
+    """``data.signals``: each signal's kind (thumbs, correction, dwell, ...)."""
 
     @classmethod
     def empty(cls, n_groups: int) -> PipelineCounts:

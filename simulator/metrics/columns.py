@@ -41,10 +41,12 @@ def timeseries_columns(scenario) -> list[str]:
     economics = any(s["economics"] is not None for s in sections)
     from ..firm.abtest import uses_ab_test
     from ..firm.pairs import uses_preference
+    from .reporters import collected_signals
 
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
                                 economics=economics, ab_test=uses_ab_test(scenario),
-                                preference=uses_preference(scenario))  # fmt: skip
+                                preference=uses_preference(scenario),
+                                signals=collected_signals(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 

@@ -367,6 +367,36 @@ def test_count(record, part: str) -> int:
     return int(sum(int(getattr(firm, part)) for firm in record.firms))
 
 
+def signal_count(record, name: str, wrong: bool = False, firm: int | None = None) -> int:
+    """``data.signals``: the signals called ``name`` emitted this step (or the wrongly
+    labelled ones), over firms (or of firm ``firm``) and groups; a firm without
+    ``data.signals`` has one, ``thumbs``."""
+    total = 0
+    pipelines = record.firm_pipelines or (record.pipeline,)
+    for p in pipelines if firm is None else pipelines[firm : firm + 1]:
+        if p.by_signal is None:
+            own = p.wrong_signals if wrong else p.signals
+            total += int(own.sum()) if name == "thumbs" else 0
+            continue
+        counts = p.wrong_by_signal if wrong else p.by_signal
+        total += int(counts[name].sum()) if name in counts else 0
+    return total
+
+
+def collected_signals(scenario) -> list[str] | None:
+    """The signal names of the per-signal columns: every firm's ``data.signals``, in order
+    (None when no firm sets ``data.signals``: no per-signal columns)."""
+    from ..scenario.signals import signal_names
+
+    per_firm = [scenario.firm_sections(j)["data"].signals for j in range(len(scenario.firm_names))]
+    if not any(per_firm):
+        return None
+    names: list[str] = []
+    for signals in per_firm:
+        names += [name for name in signal_names(signals) if name not in names]
+    return names
+
+
 def model_reporters(
     group_names: list[str],
     estimator: bool = False,
@@ -375,6 +405,7 @@ def model_reporters(
     economics: bool = False,
     ab_test: bool = False,
     preference: bool = False,
+    signals: list[str] | None = None,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -383,6 +414,8 @@ def model_reporters(
     ``hhi``, ``switches``, ``<metric>[<firm>]`` per firm, and ``active_users[<firm>/<group>]``
     and ``quality[<firm>/<group>]`` per firm and group (and ``risk[<firm>/<group>]`` with
     estimators). A firm with the preference learner adds ``preference_pairs``.
+    ``signals`` (``data.signals`` set): ``signals[<signal>]`` and
+    ``wrong_signals[<signal>]`` per signal name, and in a market ``signals[<firm>/<signal>]``.
     """
     reporters: dict[str, Any] = dict(CORE_REPORTERS)
     group_reporters = dict(GROUP_REPORTERS)
@@ -410,6 +443,10 @@ def model_reporters(
             reporters[name] = partial(test_count, part=part)
     if preference:
         reporters["preference_pairs"] = preference_pairs
+    for name in signals or ():  # data.signals: the signals emitted, and the wrong ones
+        reporters[f"signals[{name}]"] = partial(signal_count, name=name)
+    for name in signals or ():
+        reporters[f"wrong_signals[{name}]"] = partial(signal_count, name=name, wrong=True)
     if not firms:
         return reporters
     reporters["hhi"] = hhi
@@ -421,6 +458,9 @@ def model_reporters(
     for metric, reporter in firm_reporters.items():
         for index, name in enumerate(firms):
             reporters[f"{metric}[{name}]"] = partial(reporter, firm=index)
+    for f, firm in enumerate(firms):  # data.signals: each firm's signals
+        for name in signals or ():
+            reporters[f"signals[{firm}/{name}]"] = partial(signal_count, name=name, firm=f)
     for f, firm in enumerate(firms):
         for g, group in enumerate(group_names):
             reporters[f"active_users[{firm}/{group}]"] = partial(

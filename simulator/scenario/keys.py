@@ -34,9 +34,18 @@ class BadKeyError(ValueError):
     """A dotted key that does not name a value of the scenario."""
 
 
+def _unoptional(annotation: Any) -> Any:
+    """``X | None`` -> ``X`` (any other annotation as it is)."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
 def item_model(annotation: Any) -> type[BaseModel] | None:
     """The section model a field holds (directly, optionally, as list items or dict values),
     else None."""
+    annotation = _unoptional(annotation)  # a firm's own list of sections: list[...] | None
     if get_origin(annotation) in (list, dict):
         annotation = get_args(annotation)[-1]
     if get_origin(annotation) in (Union, UnionType):  # Section | None
@@ -54,7 +63,7 @@ def _walk(model: type[BaseModel], prefix: str = ""):
     """
     for name, info in model.model_fields.items():
         item = item_model(info.annotation)
-        is_list = get_origin(info.annotation) is list
+        is_list = get_origin(_unoptional(info.annotation)) is list
         key = prefix + name
         yield key, info, item, is_list
         if item is not None and item is not Intervention:
@@ -256,7 +265,8 @@ def scenario_keys(scenario: Scenario | None = None) -> list[str]:
             items = items.get(part) or []
         fields = [k for k in leaf_keys() if k.startswith(f"{list_key}.*.")]
         keys += [f.replace("*", str(i), 1) for i in range(len(items)) for f in fields]
-    return [key for key in keys if _is_on(data, key)]
+    # A named list inside a list item (a firm's data.signals) is not enumerated.
+    return [key for key in keys if "*" not in key and _is_on(data, key)]
 
 
 def _is_on(data: dict, key: str) -> bool:

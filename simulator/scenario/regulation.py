@@ -1,5 +1,5 @@
 """Regulation and privacy in the scenario format: the intervention verbs beside ``set``
-(``delete``, ``fine``, ``incident``) and the ``privacy:`` section (differential privacy,
+(``delete``, ``fine``, ``incident``, ``forbid``) and the ``privacy:`` section (differential privacy,
 applied by the learners, :mod:`simulator.firm.privacy`).
 
 No I/O and no dynamics here: the verbs are applied by :mod:`simulator.regulation`.
@@ -77,6 +77,17 @@ class Incident(Section):
               "-word_of_mouth x adoption.imitation x (share of its contacts who are active).",
               ge=-1, le=1),
     ] = -0.5  # fmt: skip
+
+
+class Forbid(Section):
+    """A ban on collecting one feedback signal (e.g. dwell-time tracking), from the step on."""
+
+    signal: Annotated[
+        str,
+        about("The signal no longer collected: a name in data.signals (without data.signals "
+              "the one signal, thumbs)."),
+    ]  # fmt: skip
+    firm: Annotated[str | None, about("The firm that must stop (null: every firm).")] = None
 
 
 class Privacy(Section):

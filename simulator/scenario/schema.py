@@ -28,7 +28,8 @@ from pydantic import (
 from simulator.errors import InputError
 
 from .deployment import DeploymentPolicy
-from .regulation import Delete, Fine, Incident, Privacy
+from .regulation import Delete, Fine, Forbid, Incident, Privacy
+from .signals import Signal
 
 __all__ = [
     "Adoption", "Baseline", "Churn", "Data", "Group", "Intervention", "Learning", "Market",
@@ -259,15 +260,32 @@ class Data(Section):
         about("Estimator learners: points per group per generation (required when "
               "synthetic_share is 1).", ge=1),
     ] = None  # fmt: skip
+    signals: list[Signal] = Field(
+        default=[],
+        description="Typed feedback signals (a named list: thumbs, correction, dwell, copy, "
+        "share, edit); none = one thumbs signal at feedback_rate with the groups' label_noise.",
+    )
+    top_k: Annotated[
+        int | None,
+        about("At each retrain, train only on the best K examples (by quality score) of those "
+              "collected since the last retrain; null = keep them all.", ge=1),
+    ] = None  # fmt: skip
 
     @model_validator(mode="after")
     def _check_batch(self) -> Data:
+        issues = []
         if self.synthetic_share == 1 and self.batch_size is None:
             message = (
                 "must be set when data.synthetic_share is 1 (with no real data in the batch, "
                 "it sets how many synthetic points each generation draws)"
             )
-            raise_if([(("batch_size",), message, "None")])
+            issues.append((("batch_size",), message, "None"))
+        seen: set[str] = set()
+        for i, signal in enumerate(self.signals):
+            if signal.name in seen:
+                issues.append((("signals", i, "name"), "duplicate signal name", repr(signal.name)))
+            seen.add(signal.name)
+        raise_if(issues)
         return self
 
 
@@ -692,11 +710,14 @@ class Intervention(Section):
     incident: Incident | None = Field(
         default=None, description="A privacy incident: churn up, word of mouth against."
     )
+    forbid: Forbid | None = Field(
+        default=None, description="A signal that may no longer be collected, from the step on."
+    )
 
     @model_validator(mode="after")
     def _check_something(self) -> Intervention:
-        if not (self.set or self.delete or self.fine or self.incident):
-            message = "an intervention needs set, delete, fine or incident"
+        if not (self.set or self.delete or self.fine or self.incident or self.forbid):
+            message = "an intervention needs set, delete, fine, incident or forbid"
             raise_if([(("set",), message, None)])
         return self
 
@@ -709,8 +730,8 @@ class Intervention(Section):
 
     @property
     def verbs(self) -> bool:
-        """Whether the intervention has a regulatory verb (delete, fine, incident)."""
-        return bool(self.delete or self.fine or self.incident)
+        """Whether the intervention has a regulatory verb (delete, fine, incident, forbid)."""
+        return bool(self.delete or self.fine or self.incident or self.forbid)
 
 
 class Report(Section):
@@ -878,6 +899,8 @@ class Scenario(Section):
                             "firm's ledger"
                         )
                         issues.append((where + ("fine",), message, repr(fine.amount)))
+            if change.forbid is not None:
+                issues += self._check_forbid(where + ("forbid",), change.forbid)
         return issues  # fmt: skip
 
     def _check_tastes(self) -> list[Issue]:
@@ -888,6 +911,53 @@ class Scenario(Section):
         return [(("population", "groups", i, "taste_angle"), message, repr(group.taste_angle))
                 for i, group in enumerate(self.population.groups)
                 if group.taste_angle != 0]  # fmt: skip
+
+    def _check_forbid(self, where: tuple, forbid) -> list[Issue]:
+        """A forbidden signal must be one the firm(s) collect; the firm must exist."""
+        from .signals import signal_names
+
+        firms = self.firm_names
+        if forbid.firm is not None and forbid.firm not in firms:
+            return [(where + ("firm",), f"no firm {forbid.firm!r}; firms are {firms}", None)]
+        targets = range(len(firms)) if forbid.firm is None else [firms.index(forbid.firm)]
+        known: list[str] = []
+        for j in targets:
+            try:
+                names = signal_names(self.firm_sections(j)["data"].signals)
+            except ValidationError:
+                names = signal_names(self.data.signals)  # reported by _check_market
+            known += [name for name in names if name not in known]
+        if forbid.signal not in known:
+            message = f"no signal {forbid.signal!r}; signals are {known}"
+            return [(where + ("signal",), message, repr(forbid.signal))]
+        return []
+
+    def _check_signals(self, where: tuple, data, learning) -> list[Issue]:
+        """Per-group signal keys name existing groups; top_k needs the learning curve."""
+        issues: list[Issue] = []
+        groups = [group.name for group in self.population.groups]
+        for i, signal in enumerate(data.signals):
+            for key in ("noise", "good_median", "bad_median"):
+                value = getattr(signal, key)
+                for group in value if isinstance(value, dict) else ():
+                    if group not in groups:
+                        loc = where + ("data", "signals", i, key, group)
+                        issues.append((loc, f"no group {group!r}; groups are {groups}", None))
+        if (learning.kind == "preference" and data.signals
+                and not any(signal.kind == "thumbs" for signal in data.signals)):  # fmt: skip
+            message = (
+                "the preference learner builds its pairs from thumbs signals, and data.signals "
+                "has none: add a signal of kind thumbs, or use another learner"
+            )
+            kinds = [signal.kind for signal in data.signals]
+            issues.append((where + ("learning", "kind"), message, f"'preference' with {kinds}"))
+        if data.top_k is not None and learning.kind == "estimator":
+            message = (
+                "is available for the learning curve (learning.kind: curve) only: an "
+                "estimator's data points carry no quality score"
+            )
+            issues.append((where + ("data", "top_k"), message, repr(data.top_k)))
+        return issues
 
     def _check_privacy(self) -> list[Issue]:
         """Differential privacy adds Gaussian noise to a mean: estimator learners must be
@@ -950,6 +1020,7 @@ class Scenario(Section):
             elif not arrivals and group.arrivals is not None:
                 message = "is only used when adoption.rule is 'arrivals'"
                 issues.append((where, message, repr(group.arrivals)))
+        issues += self._check_signals((), self.data, self.learning)
         return issues + self._check_learner_keys((), self.data, self.learning)
 
     def _check_learner_keys(self, where: tuple, data, learning) -> list[Issue]:
@@ -1075,6 +1146,8 @@ class Scenario(Section):
             if broken:
                 continue
             issues += self._check_learner_keys(where, sections["data"], sections["learning"])
+            if firm.data is not None or firm.learning is not None:
+                issues += self._check_signals(where, sections["data"], sections["learning"])
             if firm.cold_start is not None:
                 issues += self._check_cold_start(where, sections["cold_start"],
                                                  sections["learning"])  # fmt: skip

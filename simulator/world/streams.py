@@ -55,13 +55,15 @@ class Streams:
         spawn key ``(kind, index)`` of the root, never spawned by :func:`derive_streams`,
         so that runs without the mechanism draw exactly what they always drew. Kinds:
         :data:`PRIVACY_STREAM` (differential-privacy noise), :data:`DEPLOYMENT_STREAM` (A/B
-        test outcomes), :data:`PREFERENCE_STREAM` (preference pairs and their features)."""
+        test outcomes), :data:`SIGNALS_STREAM` (the quality scores of the top-K
+        selection), :data:`PREFERENCE_STREAM` (preference pairs and their features)."""
         entropy = self.seed_sequence.entropy
         return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(kind, index)))
 
 
 PRIVACY_STREAM = 7
 DEPLOYMENT_STREAM = 8
+SIGNALS_STREAM = 9
 PREFERENCE_STREAM = 10
 
 
