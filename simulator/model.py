@@ -30,7 +30,7 @@ from .world.market import OutsideOption
 from .world.network.graphs import graph_from_csr
 from .world.population import initial_population, uses_fast_network
 from .world.resources import check_memory
-from .world.streams import DEPLOYMENT_STREAM, PRIVACY_STREAM, derive_streams
+from .world.streams import DEPLOYMENT_STREAM, derive_streams, privacy_stream
 
 
 class FlywheelModel(mesa.Model):
@@ -105,7 +105,7 @@ class FlywheelModel(mesa.Model):
         one plain product (the faster path of the mechanisms)."""
         self.firms = [
             Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name,
-                 privacy_rng=(self.streams.firm_child(PRIVACY_STREAM, j)
+                 privacy_rng=(self.streams.firm_child(privacy_stream(scenario), j)
                               if scenario.privacy is not None else None))
             for j, name in enumerate(self.firm_names)
         ]  # fmt: skip

@@ -763,7 +763,10 @@ class Scenario(Section):
     )
     privacy: Annotated[
         Privacy | None,
-        structural("Differential privacy on training (fixed for the run); null = off."),
+        structural(
+            "Differential privacy and federated learning on training (fixed for the "
+            "run); null = off."
+        ),
     ] = None
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
@@ -848,7 +851,21 @@ class Scenario(Section):
         ``mean`` or ``gaussian`` (the learning curve takes its sample-size penalty)."""
         if self.privacy is None:
             return []
-        issues: list[Issue] = []
+        from ..firm.federated import check
+
+        issues: list[Issue] = check(
+            self.privacy, [(name, self._learning_of(j)) for j, name in enumerate(self.firm_names)]
+        )
+        if self.privacy.federated:
+            return issues
+        if self.privacy.epsilon is None:
+            issues.append(
+                (
+                    ("privacy", "epsilon"),
+                    "is required (a number > 0), unless privacy.federated: true",
+                    None,
+                )
+            )
         for j in range(len(self.firm_names)):
             learning = self._learning_of(j)
             if learning.kind == "estimator" and learning.estimator not in ("mean", "gaussian"):

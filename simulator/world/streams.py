@@ -55,13 +55,15 @@ class Streams:
         spawn key ``(kind, index)`` of the root, never spawned by :func:`derive_streams`,
         so that runs without the mechanism draw exactly what they always drew. Kinds:
         :data:`PRIVACY_STREAM` (differential-privacy noise), :data:`DEPLOYMENT_STREAM` (A/B
-        test outcomes)."""
+        test outcomes), :data:`FEDERATED_STREAM` (federated learning: client sampling,
+        shuffles, DP-FedAvg noise)."""
         entropy = self.seed_sequence.entropy
         return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(kind, index)))
 
 
 PRIVACY_STREAM = 7
 DEPLOYMENT_STREAM = 8
+FEDERATED_STREAM = 12
 
 
 def derive_streams(seed: int) -> Streams:
@@ -78,3 +80,10 @@ def derive_streams(seed: int) -> Streams:
         seed_sequence=root,
         business=np.random.default_rng(business),
     )
+
+
+def privacy_stream(scenario) -> int:
+    """The stream kind of a firm's privacy draws: :data:`FEDERATED_STREAM` under
+    ``privacy.federated`` (a new stream, so centralised private runs draw as before),
+    else :data:`PRIVACY_STREAM`."""
+    return FEDERATED_STREAM if scenario.privacy.federated else PRIVACY_STREAM
