@@ -393,6 +393,12 @@ class Market(Section):
     regulatory_barrier: Annotated[
         bool, about("Regulation shields the incumbent (an input of the defensibility audit).")
     ] = False
+    compliance_steps: Annotated[
+        int,
+        structural("Markets of firms, with regulatory_barrier: steps a firm entering after "
+                   "step 0 needs to comply before its product may enter (it goes on offer at "
+                   "enters_at + compliance_steps). 0 = no compliance time.", ge=0),
+    ] = 0  # fmt: skip
     tipping_share: Annotated[
         float,
         structural("Markets of firms: the market has tipped once one firm keeps more than this "
@@ -788,6 +794,11 @@ class Scenario(Section):
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
+        if self.market.compliance_steps and not self.market.regulatory_barrier:
+            message = ("needs market.regulatory_barrier: true (compliance time is the "
+                       "barrier's cost to an entrant)")  # fmt: skip
+            issues.append((("market", "compliance_steps"), message,
+                           repr(self.market.compliance_steps)))  # fmt: skip
         issues += self._check_cold_start((), self.cold_start, self.learning)
         issues += self._check_verbs() + self._check_privacy()
         raise_if(issues + self._check_interventions())
@@ -997,6 +1008,15 @@ class Scenario(Section):
             return self
         return self.model_copy(update=self.firm_sections(index))
 
+    def entry_step(self, index: int) -> int:
+        """The step firm ``index``'s product goes on offer: its ``enters_at``, plus
+        ``market.compliance_steps`` under ``market.regulatory_barrier`` for a firm entering
+        after step 0 (the incumbents already on offer need no new approval)."""
+        enters = self.firms[index].enters_at if self.firms else 0
+        if enters > 0 and self.market.regulatory_barrier:
+            return enters + self.market.compliance_steps
+        return enters
+
     def firm_initial_adopters(self, index: int) -> int:
         if not self.firms or self.firms[index].initial_adopters is None:
             return self.adoption.initial_adopters
@@ -1023,6 +1043,13 @@ class Scenario(Section):
                 )
                 issues.append((where + ("name",), message, repr(firm.name)))
             seen.add(firm.name)
+            if firm.enters_at < self.steps <= self.entry_step(i):
+                message = (
+                    f"makes {firm.name!r} enter at step {self.entry_step(i)} (enters_at "
+                    f"{firm.enters_at} + compliance), at or after the last step ({self.steps})"
+                )
+                issues.append((("market", "compliance_steps"), message,
+                               repr(self.market.compliance_steps)))  # fmt: skip
             if firm.enters_at >= self.steps:
                 message = (
                     f"must be < steps ({self.steps}): a firm entering at or after the last step "
