@@ -325,6 +325,12 @@ def check(privacy, learnings: list[tuple[str, object]]) -> list[tuple[tuple, str
                 issues.append((("privacy", key), message, repr(getattr(privacy, key))))
         return issues
     for name, learning in learnings:
+        if learning.kind not in ("curve", "estimator"):
+            message = (f"federated learning trains the learning curve or the "
+                       f"{', '.join(SUPPORTED)} estimators; {name!r} uses learning.kind "
+                       f"{learning.kind}")  # fmt: skip
+            issues.append((("privacy", "federated"), message, repr(learning.kind)))
+            continue
         if learning.kind != "estimator":
             continue
         if learning.estimator not in SUPPORTED:
