@@ -62,9 +62,11 @@ not tracked.
 (:class:`CurveFederation`). A client is in at least one of the ``R`` rounds with
 probability ``1 - (1 - m/N)^R``: that share of each group's examples reaches the model.
 The federated average then has the extra error variance ``D = A ((1 - m/N) B^2 / m +
-sigma_u^2)`` of the mean's closed form above: ``B^2`` the between-client variance of the
-groups' data means (``split: group``; 0 for ``shuffle``), ``sigma_u`` the DP-FedAvg noise
-with ``S`` in units of each group's ``data_spread``. As for the centralised privacy
+(sigma_u / rho)^2)`` of the mean's closed form above: ``B^2`` the between-client variance
+of the groups' data means (``split: group``; 0 for ``shuffle``), ``sigma_u`` the DP-FedAvg
+noise with ``S`` in units of each group's ``data_spread`` (the noise is added to the model
+itself, not shrunk by ``rho`` like the clients' updates: its weight over the rounds is
+``sum_j (1 - rho)^(2j) = A / rho^2``). As for the centralised privacy
 penalty, a group of spread ``s_g`` learning from ``n`` seen examples has the error of
 ``n_eff`` examples, ``s_g^2 / n_eff = s_g^2 / n + D``:
 
@@ -285,15 +287,15 @@ class CurveFederation:
         m = sampled_clients(n_clients, privacy.participation)
         f = m / n_clients
         seen = 1.0 - (1.0 - f) ** privacy.rounds
-        a = variance_factor(contraction(privacy.learning_rate, privacy.local_steps),
-                            privacy.rounds)  # fmt: skip
+        rho = contraction(privacy.learning_rate, privacy.local_steps)
+        a = variance_factor(rho, privacy.rounds)
         spreads = np.array([g.data_spread for g in groups], dtype=float)
         drift = 0.0
         if privacy.split == "group":
             means = np.repeat([g.data_mean for g in groups], privacy.clients)
             drift = float(np.var(means, ddof=1)) if n_clients > 1 else 0.0
         sigma = round_sigma(privacy, m) if privacy.epsilon is not None else 0.0
-        extra = a * ((1.0 - f) * drift / m + (sigma * spreads) ** 2)
+        extra = a * ((1.0 - f) * drift / m + (sigma * spreads / rho) ** 2)
         constant = np.divide(spreads**2, extra, out=np.full(len(spreads), np.inf),
                              where=extra > 0)  # fmt: skip
         return cls(seen=float(seen), constant=tuple(float(c) for c in constant))
