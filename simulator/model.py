@@ -34,9 +34,9 @@ from .world.resources import check_memory
 from .world.streams import (
     DEPLOYMENT_STREAM,
     PREFERENCE_STREAM,
-    PRIVACY_STREAM,
     SIGNALS_STREAM,
     derive_streams,
+    privacy_stream,
 )
 
 
@@ -112,7 +112,7 @@ class FlywheelModel(mesa.Model):
         one plain product (the faster path of the mechanisms)."""
         self.firms = [
             Firm(scenario.for_firm(j), self.streams.firm_pipeline(j), name,
-                 privacy_rng=(self.streams.firm_child(PRIVACY_STREAM, j)
+                 privacy_rng=(self.streams.firm_child(privacy_stream(scenario), j)
                               if scenario.privacy is not None else None),
                  preference_rng=self.streams.firm_child(PREFERENCE_STREAM, j))
             for j, name in enumerate(self.firm_names)
@@ -198,7 +198,8 @@ class FlywheelModel(mesa.Model):
         """Which firms' products users can choose at ``step``."""
         if not self.params.firms:
             return np.ones(1, dtype=bool)
-        return np.array([firm.enters_at <= step for firm in self.params.firms])
+        params = self.params
+        return np.array([params.entry_step(j) <= step for j in range(len(params.firms))])
 
     def reconsider_probability(self) -> float:
         """The chance that an active user compares products in one step."""
@@ -211,8 +212,8 @@ class FlywheelModel(mesa.Model):
         are too few (a saturated market), churned users, then rivals' users. Within each
         pool they are chosen at random (market stream) or as the best-connected
         (``adoption.seeding: hubs``)."""
-        for j, firm in enumerate(self.params.firms):
-            if self.entered[j] or firm.enters_at > step:
+        for j in range(len(self.params.firms)):
+            if self.entered[j] or self.params.entry_step(j) > step:
                 continue
             self.entered[j] = True
             self._seed_firm(j, self.params.firm_initial_adopters(j), self.streams.market)

@@ -230,8 +230,8 @@ def test_structural_keys_are_refused_by_name(key):
     if "data.signals." in key:  # a list empty by default: a scenario with one signal
         base = SIGNALS if base == {} else {"firms": [
             dict(firm, data=SIGNALS["data"]) for firm in FIRMS["firms"]]}  # fmt: skip
-    if key.startswith("privacy."):  # an optional section: refused when it is set
-        base = {"privacy": {"epsilon": 1.0}}
+    if key.startswith("privacy."):  # an optional section: refused when it is set (federated:
+        base = {"privacy": {"epsilon": 1.0, "federated": True}}  # every privacy key is dumped)
     value = load_scenario(base).to_dict()
     path = generic(key).replace("signals.*", "signals.0")
     for part in path.replace("*", "1" if "firms" in base else "0").split("."):

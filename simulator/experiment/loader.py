@@ -360,7 +360,8 @@ def _check_outcomes(scenario: Scenario, spec: SweepSpec, where: _Where) -> None:
     a firm must enter before the last step)."""
     from simulator.simulation import run
 
-    probe = run(scenario, steps=1 + max([0, *(firm.enters_at for firm in scenario.firms)]))
+    entries = [scenario.entry_step(j) for j in range(len(scenario.firms))]
+    probe = run(scenario, steps=1 + max([0, *entries]))
     leaves = _flatten(probe.summary)
     problems = []
     for index, name in enumerate(spec.outcomes.summary):

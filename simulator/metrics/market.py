@@ -35,11 +35,12 @@ def catch_up_steps(timeseries: pd.DataFrame, scenario) -> dict[str, int | None]:
     quality (``quality[<firm>]``) is at least that of every firm already in the market
     when it entered; None if it never catches up."""
     out: dict[str, int | None] = {}
+    entry = {f.name: scenario.entry_step(j) for j, f in enumerate(scenario.firms)}
     for firm in scenario.firms:
-        if firm.enters_at == 0:
+        if entry[firm.name] == 0:
             continue
-        earlier = [f.name for f in scenario.firms if f.enters_at < firm.enters_at]
-        after = timeseries["step"] >= firm.enters_at
+        earlier = [f.name for f in scenario.firms if entry[f.name] < entry[firm.name]]
+        after = timeseries["step"] >= entry[firm.name]
         mine = timeseries.loc[after, f"quality[{firm.name}]"]
         best = timeseries.loc[after, [f"quality[{f}]" for f in earlier]].max(axis=1)
         hits = timeseries.loc[after, "step"][mine >= best]
@@ -55,14 +56,14 @@ def market_summary(timeseries: pd.DataFrame, scenario) -> dict[str, Any] | None:
     last = timeseries.iloc[-1]
     firms = {
         firm.name: {
-            "enters_at": firm.enters_at,
+            "enters_at": scenario.entry_step(j),
             "active_users": int(last[f"active_users[{firm.name}]"]),
             "market_share": float(last[f"market_share[{firm.name}]"]),
             "quality": float(last[f"quality[{firm.name}]"]),
             "moat": float(last[f"moat[{firm.name}]"]),
             "peak_market_share": float(timeseries[f"market_share[{firm.name}]"].max()),
         }
-        for firm in scenario.firms
+        for j, firm in enumerate(scenario.firms)
     }
     shares = [firms[name]["market_share"] for name in names]
     winner = names[int(np.argmax(shares))] if max(shares) > 0 else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 
 class Section(BaseModel):
@@ -90,13 +90,20 @@ class Forbid(Section):
     firm: Annotated[str | None, about("The firm that must stop (null: every firm).")] = None
 
 
+FEDERATED_KEYS = ("clients", "participation", "rounds", "local_steps", "learning_rate", "split")
+"""The keys that only federated learning (``privacy.federated: true``) reads."""
+
+
 class Privacy(Section):
-    """Differential privacy on training (the Gaussian mechanism); off unless set."""
+    """Differential privacy on training (the Gaussian mechanism), and federated learning
+    (FedAvg, with DP-FedAvg under epsilon); off unless set."""
 
     epsilon: Annotated[
-        float, about("epsilon: the privacy budget of one training run; smaller = more private, "
-                     "noisier.", gt=0)
-    ]  # fmt: skip
+        float | None,
+        about("epsilon: the privacy budget of one training run; smaller = more private, "
+              "noisier. Required, unless federated: true (null there: FedAvg without "
+              "differential privacy).", gt=0),
+    ] = None  # fmt: skip
     delta: Annotated[
         float, about("delta: the chance the guarantee fails, in (0, 1).", gt=0, lt=1)
     ] = 1e-5
@@ -107,3 +114,42 @@ class Privacy(Section):
               "learning curve uses it, in units of each group's data_spread, in its "
               "effective-sample-size penalty.", gt=0),
     ] = 3.0  # fmt: skip
+    federated: Annotated[
+        bool,
+        about("Federated learning (FedAvg): the users' data stays on their devices, split into "
+              "clients; each retrain runs rounds in which sampled clients train the global "
+              "model on their own data and send only the weight difference, averaged by the "
+              "server. With epsilon: DP-FedAvg (each client's update clipped to L2 norm "
+              "clip, Gaussian noise on the average).")
+    ] = False  # fmt: skip
+    clients: Annotated[
+        int, about("Federated: clients per group (the users' data is split into this many "
+                   "clients in each group).", ge=1)
+    ] = 10  # fmt: skip
+    participation: Annotated[
+        float, about("Federated: share q of the clients sampled in each round, in (0, 1] "
+                     "(max(1, round(q N)) of the N clients).", gt=0, le=1)
+    ] = 0.2  # fmt: skip
+    rounds: Annotated[int, about("Federated: FedAvg rounds per retrain.", ge=1)] = 10
+    local_steps: Annotated[
+        int, about("Federated: local (damped Newton) steps each sampled client takes on its "
+                   "own data per round.", ge=1)
+    ] = 5  # fmt: skip
+    learning_rate: Annotated[
+        float, about("Federated: the local steps' size, in (0, 1] (1 = a full Newton step).",
+                     gt=0, le=1)
+    ] = 0.5  # fmt: skip
+    split: Annotated[
+        Literal["group", "shuffle"],
+        about("Federated: group = a client holds data of one group only (non-IID, a client "
+              "is users of one group); shuffle = each point goes to a random client (IID)."),
+    ] = "group"  # fmt: skip
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        """Without federated learning the section dumps as before: epsilon, delta, clip."""
+        data = handler(self)
+        if not self.federated:
+            for key in ("federated", *FEDERATED_KEYS):
+                data.pop(key, None)
+        return data

@@ -447,6 +447,12 @@ class Market(Section):
     regulatory_barrier: Annotated[
         bool, about("Regulation shields the incumbent (an input of the defensibility audit).")
     ] = False
+    compliance_steps: Annotated[
+        int,
+        structural("Markets of firms, with regulatory_barrier: steps a firm entering after "
+                   "step 0 needs to comply before its product may enter (it goes on offer at "
+                   "enters_at + compliance_steps). 0 = no compliance time.", ge=0),
+    ] = 0  # fmt: skip
     tipping_share: Annotated[
         float,
         structural("Markets of firms: the market has tipped once one firm keeps more than this "
@@ -820,7 +826,10 @@ class Scenario(Section):
     )
     privacy: Annotated[
         Privacy | None,
-        structural("Differential privacy on training (fixed for the run); null = off."),
+        structural(
+            "Differential privacy and federated learning on training (fixed for the "
+            "run); null = off."
+        ),
     ] = None
     interventions: Annotated[
         list[Intervention], structural("Changes of non-structural keys part-way through a run.")
@@ -842,6 +851,11 @@ class Scenario(Section):
             message = f"must be < population.size ({size})"
             issues.append((("network", "mean_degree"), message, repr(self.network.mean_degree)))
         issues += self._check_estimator_keys() + self._check_market()
+        if self.market.compliance_steps and not self.market.regulatory_barrier:
+            message = ("needs market.regulatory_barrier: true (compliance time is the "
+                       "barrier's cost to an entrant)")  # fmt: skip
+            issues.append((("market", "compliance_steps"), message,
+                           repr(self.market.compliance_steps)))  # fmt: skip
         issues += self._check_cold_start((), self.cold_start, self.learning)
         issues += self._check_verbs() + self._check_privacy() + self._check_tastes()
         raise_if(issues + self._check_interventions())
@@ -964,7 +978,21 @@ class Scenario(Section):
         ``mean`` or ``gaussian`` (the learning curve takes its sample-size penalty)."""
         if self.privacy is None:
             return []
-        issues: list[Issue] = []
+        from ..firm.federated import check
+
+        issues: list[Issue] = check(
+            self.privacy, [(name, self._learning_of(j)) for j, name in enumerate(self.firm_names)]
+        )
+        if self.privacy.federated:
+            return issues
+        if self.privacy.epsilon is None:
+            issues.append(
+                (
+                    ("privacy", "epsilon"),
+                    "is required (a number > 0), unless privacy.federated: true",
+                    None,
+                )
+            )
         for j in range(len(self.firm_names)):
             learning = self._learning_of(j)
             if learning.kind == "estimator" and learning.estimator not in ("mean", "gaussian"):
@@ -1103,6 +1131,15 @@ class Scenario(Section):
             return self
         return self.model_copy(update=self.firm_sections(index))
 
+    def entry_step(self, index: int) -> int:
+        """The step firm ``index``'s product goes on offer: its ``enters_at``, plus
+        ``market.compliance_steps`` under ``market.regulatory_barrier`` for a firm entering
+        after step 0 (the incumbents already on offer need no new approval)."""
+        enters = self.firms[index].enters_at if self.firms else 0
+        if enters > 0 and self.market.regulatory_barrier:
+            return enters + self.market.compliance_steps
+        return enters
+
     def firm_initial_adopters(self, index: int) -> int:
         if not self.firms or self.firms[index].initial_adopters is None:
             return self.adoption.initial_adopters
@@ -1129,6 +1166,13 @@ class Scenario(Section):
                 )
                 issues.append((where + ("name",), message, repr(firm.name)))
             seen.add(firm.name)
+            if firm.enters_at < self.steps <= self.entry_step(i):
+                message = (
+                    f"makes {firm.name!r} enter at step {self.entry_step(i)} (enters_at "
+                    f"{firm.enters_at} + compliance), at or after the last step ({self.steps})"
+                )
+                issues.append((("market", "compliance_steps"), message,
+                               repr(self.market.compliance_steps)))  # fmt: skip
             if firm.enters_at >= self.steps:
                 message = (
                     f"must be < steps ({self.steps}): a firm entering at or after the last step "

@@ -23,6 +23,7 @@ import yaml
 
 from simulator.scenario import Scenario, parse_value
 from simulator.scenario.keys import generic, named_lists, scenario_keys, schema_at
+from simulator.scenario.regulation import FEDERATED_KEYS
 
 __all__ = [
     "FIRST_SCREEN", "HIDDEN", "Control", "controls", "first_screen", "parse_text", "rest",
@@ -49,8 +50,9 @@ FIRST_SCREEN: tuple[str, ...] = (
 #: (``reinvestment.deployment``) is an optional section, so both are set in the file too.
 _DEPLOYMENT = tuple(f"{prefix}reinvestment.deployment.{key}" for prefix in ("", "firms.*.")
                     for key in ("policy", "traffic_pct", "duration", "alpha"))  # fmt: skip
+_PRIVACY = ("epsilon", "delta", "clip", "federated", *FEDERATED_KEYS)
 HIDDEN: tuple[str, ...] = (
-    "name", "description", "interventions", "privacy.epsilon", "privacy.delta", "privacy.clip",
+    "name", "description", "interventions", *(f"privacy.{key}" for key in _PRIVACY),
     *_DEPLOYMENT,
 )  # fmt: skip
 

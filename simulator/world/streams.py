@@ -56,7 +56,9 @@ class Streams:
         so that runs without the mechanism draw exactly what they always drew. Kinds:
         :data:`PRIVACY_STREAM` (differential-privacy noise), :data:`DEPLOYMENT_STREAM` (A/B
         test outcomes), :data:`SIGNALS_STREAM` (the quality scores of the top-K
-        selection), :data:`PREFERENCE_STREAM` (preference pairs and their features)."""
+        selection), :data:`PREFERENCE_STREAM` (preference pairs and their features),
+        :data:`FEDERATED_STREAM` (federated learning: client sampling, shuffles,
+        DP-FedAvg noise)."""
         entropy = self.seed_sequence.entropy
         return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(kind, index)))
 
@@ -65,6 +67,7 @@ PRIVACY_STREAM = 7
 DEPLOYMENT_STREAM = 8
 SIGNALS_STREAM = 9
 PREFERENCE_STREAM = 10
+FEDERATED_STREAM = 12
 
 
 def derive_streams(seed: int) -> Streams:
@@ -81,3 +84,10 @@ def derive_streams(seed: int) -> Streams:
         seed_sequence=root,
         business=np.random.default_rng(business),
     )
+
+
+def privacy_stream(scenario) -> int:
+    """The stream kind of a firm's privacy draws: :data:`FEDERATED_STREAM` under
+    ``privacy.federated`` (a new stream, so centralised private runs draw as before),
+    else :data:`PRIVACY_STREAM`."""
+    return FEDERATED_STREAM if scenario.privacy.federated else PRIVACY_STREAM

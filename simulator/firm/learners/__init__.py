@@ -18,12 +18,19 @@ from .preference import PreferenceLearner
 def make_learner(learning, groups=(), privacy=None, rng=None, preference_rng=None) -> Learner:
     """The learner a scenario's ``learning`` block asks for (``groups``: the population's;
     ``privacy``: the scenario's ``privacy:`` section or None, with ``rng`` the firm's
-    privacy stream for the estimators' noise; ``preference_rng``: the firm's preference
-    stream, for the preference learner's pair features)."""
+    privacy stream for the estimators' noise, or its federated stream under
+    ``privacy.federated``: client sampling, shuffles and noise; ``preference_rng``: the
+    firm's preference stream, for the preference learner's pair features)."""
     if learning.kind == "preference":
         return PreferenceLearner.from_scenario(learning, groups, preference_rng)
     if learning.kind == "curve":
         learner = CurveLearner.from_scenario(learning)
+        if privacy is not None and privacy.federated:
+            from dataclasses import replace
+
+            from ..federated import CurveFederation
+
+            return replace(learner, federated=CurveFederation.of(privacy, groups))
         if privacy is not None:
             from dataclasses import replace
 

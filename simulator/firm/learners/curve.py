@@ -74,6 +74,9 @@ class CurveLearner(Learner):
     privacy_constant: tuple[float, ...] | None = None
     """Differential privacy (``privacy:``): ``c_g`` per group; each group's examples
     enter the curve as ``n^2 / (n + c_g)`` (:mod:`simulator.firm.privacy`). None = off."""
+    federated: object = None
+    """Federated learning (``privacy.federated``): a :class:`~..federated.CurveFederation`
+    whose ``examples`` replace each group's counts (then ``privacy_constant`` is None)."""
 
     @classmethod
     def from_scenario(cls, learning) -> CurveLearner:
@@ -91,6 +94,8 @@ class CurveLearner(Learner):
         of them mislabelled."""
         if self.privacy_constant is not None:
             examples, wrong_examples = self.private_examples(examples, wrong_examples)
+        if self.federated is not None:
+            examples, wrong_examples = self.federated.examples(examples, wrong_examples)
         effective = effective_data(examples, self.transfer)
         effective_wrong = effective_data(wrong_examples, self.transfer)
         noise_share = np.divide(

@@ -111,6 +111,12 @@ class EstimatorLearner(Learner):
 
     def fit(self, store, step: int) -> Fitted | None:
         """Fit the store's current training set; None if there is no usable data."""
+        if self.privacy is not None and self.privacy.federated:
+            from ..federated import federated_params  # FedAvg: the points stay with clients
+
+            params = federated_params(self, store, step)
+            return None if params is None or not self.usable(params) else (
+                self.evaluate_params(params))  # fmt: skip
         data = store.points.training_set(step, store.decay)
         if data is None:
             return None
