@@ -113,7 +113,7 @@ def test_a_tiny_test_rejects_more_better_models_than_a_large_one():
         ({"traffic_pct": 100}, "reinvestment.deployment.traffic_pct: must be in [1, 99]"),
         ({"alpha": 0.5}, "reinvestment.deployment.alpha: must be in (0, 0.5); got 0.5"),
         ({"duration": 0}, "reinvestment.deployment.duration: must be >= 1"),
-        ({"policy": "canary"}, "reinvestment.deployment.policy: must be one of"),
+        ({"policy": "staged"}, "reinvestment.deployment.policy: must be one of"),
     ],
 )
 def test_bad_deployment_keys_are_named(deployment, expected):

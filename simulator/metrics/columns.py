@@ -39,10 +39,11 @@ def timeseries_columns(scenario) -> list[str]:
     sections = [scenario.firm_sections(j) for j in range(len(scenario.firm_names))]
     sources = any(s["cold_start"].in_use for s in sections)
     economics = any(s["economics"] is not None for s in sections)
-    from ..firm.abtest import uses_ab_test
+    from ..firm.abtest import uses_ab_test, uses_canary
 
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
-                                economics=economics, ab_test=uses_ab_test(scenario))  # fmt: skip
+                                economics=economics, ab_test=uses_ab_test(scenario),
+                                canary=uses_canary(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 
@@ -75,13 +76,14 @@ def summary_fields(scenario) -> list[str]:
 
 def deployment_fields(scenario) -> list[str]:
     """The one-number fields of summary.json's ``deployment`` block (A/B tests only)."""
-    from ..firm.abtest import uses_ab_test
+    from ..firm.abtest import uses_ab_test, uses_canary
 
     if not uses_ab_test(scenario):
         return []
+    canary = ("rollouts", "rollbacks") if uses_canary(scenario) else ()
     return [f"deployment.{name}" for name in (
         "tests", "promoted", "shipped_worse", "rejected_better", "shipped_worse_share",
-        "rejected_better_share", "wrong_share")]  # fmt: skip
+        "rejected_better_share", "wrong_share", *canary)]  # fmt: skip
 
 
 def highlight_problems(scenario) -> list[tuple[tuple, str, str]]:

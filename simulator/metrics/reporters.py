@@ -361,6 +361,12 @@ def test_count(record, part: str) -> int:
     return int(sum(int(getattr(firm, part)) for firm in record.firms))
 
 
+def canary_share(record) -> float:
+    """Canary: the share of the users served a candidate being rolled out (the largest
+    over firms; 0 with no rollout in force)."""
+    return max(firm.canary_pct for firm in record.firms) / 100
+
+
 def model_reporters(
     group_names: list[str],
     estimator: bool = False,
@@ -368,6 +374,7 @@ def model_reporters(
     sources: bool = False,
     economics: bool = False,
     ab_test: bool = False,
+    canary: bool = False,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -401,6 +408,10 @@ def model_reporters(
                            ("ab_rejected_better", "rejected_better"),
                            ("ab_testing", "testing")):  # fmt: skip
             reporters[name] = partial(test_count, part=part)
+    if canary:  # reinvestment.deployment.policy canary: rollouts, rollbacks, share in force
+        reporters["canary_rollouts"] = partial(test_count, part="rollouts")
+        reporters["canary_rollbacks"] = partial(test_count, part="rollbacks")
+        reporters["canary_share"] = canary_share
     if not firms:
         return reporters
     reporters["hhi"] = hhi
