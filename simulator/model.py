@@ -160,7 +160,8 @@ class FlywheelModel(mesa.Model):
             firms=self.firm_names if scenario.firms else None,
             sources=any(firm.cold_start.in_use for firm in self.firms),
             economics=any(firm.economics is not None for firm in self.firms),
-            ab_test=uses_ab_test(scenario), canary=uses_canary(scenario),
+            ab_test=uses_ab_test(scenario),
+            canary=uses_canary(scenario),
         )
         self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)

@@ -50,5 +50,5 @@ def table(deployed: np.ndarray, served: list, pcts: tuple[int, ...]) -> np.ndarr
         rank = -1 if served[j] is None else pcts.index(served[j][0])  # 0 = smallest
         for c in range(k + 1):
             treated = rank >= 0 and rank >= k - c
-            out[j, c * n_groups:(c + 1) * n_groups] = served[j][1] if treated else deployed[j]
+            out[j, c * n_groups : (c + 1) * n_groups] = served[j][1] if treated else deployed[j]
     return out

@@ -146,7 +146,9 @@ class Firm:
         if tests.kind != self.policy:  # the policy changed: what ran is dropped in learn
             return None
         if tests.running is not None and self.policy == "ab_test":
-            return self.policy_keys.traffic_pct, self.learner.evaluate(tests.running.candidate.model)
+            return self.policy_keys.traffic_pct, self.learner.evaluate(
+                tests.running.candidate.model
+            )
         if tests.rollout is not None:
             rollout = tests.rollout
             return rollout.pct, self.learner.evaluate(rollout.candidate.model)

@@ -112,7 +112,8 @@ class MarketView:
             lock_in_time=float(scenario.churn.lock_in_time),
             dt=float(scenario.dt),
             offer=offers(scenario),
-            row_quality=None if view.cohorts is None
+            row_quality=None
+            if view.cohorts is None
             else np.asarray(view.cohorts.quality, dtype=float).tolist(),
         )
 

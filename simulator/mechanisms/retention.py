@@ -203,9 +203,7 @@ class Retention(UserMechanism):
             users.satisfaction, experienced, params.satisfaction_rate
         )
         if risk is not None:
-            hazard = (
-                users.per_row(risk) if params.firm_quality is None else users.per_product(risk)
-            )
+            hazard = users.per_row(risk) if params.firm_quality is None else users.per_product(risk)
         else:
             table = users.lock_in_table(params.lock_in, params.lock_in_time)
             hazard = churn_hazard_locked(

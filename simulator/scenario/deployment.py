@@ -75,8 +75,8 @@ class DeploymentPolicy(Section):
         if self.policy != "canary":  # set to other than its default (a file round-trips)
             for key in CANARY_KEYS:
                 if getattr(self, key) != defaults[key].default:
-                    issues.append(((key,), f"is a key of policy canary (the policy is "
-                                           f"{self.policy})", repr(getattr(self, key))))  # fmt: skip
+                    message = f"is a key of policy canary (the policy is {self.policy})"
+                    issues.append(((key,), message, repr(getattr(self, key))))
         elif self.ramp is not None:
             ramp = self.ramp
             if not ramp or any(not 1 <= pct <= 100 for pct in ramp):
