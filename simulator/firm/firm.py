@@ -108,8 +108,10 @@ class Firm:
         self.bought_this_step = 0.0
         self.retrained = False
         self.fined_this_step = 0.0
+        """Regulation: fines booked this step (a cost in the ledger)."""
         self.tests = TestLedger()
-        """reinvestment.deployment.policy ab_test: the decisions so far, the running test."""
+        """reinvestment.deployment (ab_test, shadow, canary): the decisions so far, the
+        test or rollout running."""
         self.deployment_rng: np.random.Generator | None = None
         """The deployment policies' observations (a stream of its own, set by the model)."""
         self.update(scenario)
