@@ -128,17 +128,17 @@ class Retention(UserMechanism):
     def prepare(self, view) -> RetentionParams:
         churn = view.scenario.churn
         risk = firm_risk = firm_quality = None
-        quality, all_quality, all_risk = view.quality, view.firm_quality, view.firm_risk
-        if view.cohorts is not None:  # a candidate served to some: per row (engines/cohorts.py)
-            all_quality, all_risk = view.cohorts.quality, view.cohorts.risk
-            quality = all_quality[0]
+        cohorts = view.cohorts  # a candidate served to some: per row (engines/cohorts.py)
+        quality = view.quality if cohorts is None else cohorts.quality[0]
         if churn.retention == "risk":
-            risk = np.asarray(view.risk if view.cohorts is None else all_risk[0],
-                              dtype=float).tolist()  # fmt: skip
+            risk = np.asarray(view.risk if cohorts is None else cohorts.risk[0], dtype=float)
+            risk = risk.tolist()
         if view.market is not None:
-            firm_quality = np.asarray(all_quality, dtype=float).tolist()
+            every = view.firm_quality if cohorts is None else cohorts.quality
+            firm_quality = np.asarray(every, dtype=float).tolist()
             if churn.retention == "risk":
-                firm_risk = np.asarray(all_risk, dtype=float).tolist()
+                every = view.firm_risk if cohorts is None else cohorts.risk
+                firm_risk = np.asarray(every, dtype=float).tolist()
         base_rate, warning = float(churn.base_rate), 0.0
         if view.trust is not None:  # a privacy incident (simulator/regulation.py)
             base_rate = base_rate * view.trust.churn_multiplier
