@@ -1,7 +1,7 @@
-"""Wrong A/B-test decisions over seeds: ab_test_size.yaml at 1% and 20% traffic.
+"""Wrong A/B-test decisions over seeds: ab_test_size.yaml at 1%, 5% and 20% traffic.
 
-Usage: .venv/bin/python benchmarks/ab_test_size.py SEEDS (from the repository root; writes
-ab_test_size.json). The figures in docs/model.md come from 20 seeds (0..19).
+Usage: .venv/bin/python benchmarks/ab_test_size.py SEEDS [WORKERS] (from the repository
+root; writes ab_test_size.json). The figures in docs/model.md come from 20 seeds (0..19).
 """
 
 import json
@@ -22,12 +22,12 @@ def one(args):
 
 if __name__ == "__main__":
     seeds = range(int(sys.argv[1]))
-    jobs = [(p, s) for p in (1, 20) for s in seeds]
-    with ProcessPoolExecutor(2) as pool:
+    jobs = [(p, s) for p in (1, 5, 20) for s in seeds]
+    with ProcessPoolExecutor(int(sys.argv[2]) if len(sys.argv) > 2 else 2) as pool:
         out = list(pool.map(one, jobs))
     with open("ab_test_size.json", "w", encoding="utf-8") as file:
         json.dump(out, file)
-    for pct in (1, 20):
+    for pct in (1, 5, 20):
         rows = [d for p, s, d in out if p == pct]
         tests = sum(r["tests"] for r in rows)
         sw = sum(r["shipped_worse"] for r in rows)

@@ -16,10 +16,11 @@ import networkx as nx
 import numpy as np
 
 from .engines import make_engine, resolve_engine, uses_agents
+from .engines.cohorts import Cohorts, row_index, table
 from .engines.draws import ActiveRates, GroupOrder
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
-from .firm.abtest import uses_ab_test
+from .firm.abtest import uses_ab_test, uses_canary
 from .firm.pairs import uses_preference
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
@@ -123,6 +124,8 @@ class FlywheelModel(mesa.Model):
             firm.deployment_rng = self.streams.firm_child(DEPLOYMENT_STREAM, j)  # otherwise)
             firm.signals_rng = self.streams.firm_child(SIGNALS_STREAM, j)  # top-K scores
         self._traffic_bucket: np.ndarray | None = None
+        self._rows: tuple | None = None
+        """Cohorts: the per cents in force and every user's row for them (cached)."""
         self.entered = np.zeros(len(self.firms), dtype=bool)
         """Which firms' products have been put on offer (and their first users seeded)."""
         self.outside = OutsideOption.of(scenario)
@@ -169,6 +172,7 @@ class FlywheelModel(mesa.Model):
             ab_test=uses_ab_test(scenario),
             preference=uses_preference(scenario),
             signals=collected_signals(scenario),
+            canary=uses_canary(scenario),
         )
         self.datacollector = RecordCollector(reporters)
         self.datacollector.collect(self)
@@ -325,19 +329,41 @@ class FlywheelModel(mesa.Model):
         active = self.firm_counts[j]
         return np.divide(members, active, out=np.zeros(self.n_groups), where=active > 0)
 
-    def test_traffic(self, j: int, interactions: np.ndarray):
-        """An A/B test's traffic this step (simulator/firm/abtest.py): firm ``j``'s
-        interactions per group, and its active users per group in the treatment cohort
-        (``hash(user) mod 100 < traffic_pct``) and in all."""
+    def cohorts(self, firm_quality: np.ndarray, risks: list) -> Cohorts | None:
+        """This step's cohorts (simulator/engines/cohorts.py): None unless a firm serves a
+        candidate to some users (an A/B test or a canary running)."""
+        exposures = [firm.exposure() for firm in self.firms]
+        if not any(exposures):
+            return None
+        pcts = tuple(sorted({pct for pct, _ in filter(None, exposures)}))
+        if self._rows is None or self._rows[0] != pcts:
+            self._rows = (pcts, row_index(self.traffic_bucket(), self.user_group,
+                                          self.n_groups, pcts))  # fmt: skip
+        served = [None if e is None else (e[0], firm.served_quality(e[1]))
+                  for firm, e in zip(self.firms, exposures, strict=True)]  # fmt: skip
+        risk = None
+        if risks[0] is not None:
+            served_risk = [None if e is None else (e[0], e[1].risk) for e in exposures]
+            risk = table(np.stack(risks), served_risk, pcts)
+        return Cohorts(self._rows[1], table(firm_quality, served, pcts), risk)
+
+    def traffic_bucket(self) -> np.ndarray:
+        """Every user's stable bucket in 0..99 (simulator/firm/abtest.py)."""
         from .firm.abtest import traffic_bucket
 
         if self._traffic_bucket is None:
             self._traffic_bucket = traffic_bucket(len(self.user_group))
+        return self._traffic_bucket
+
+    def test_traffic(self, j: int, interactions: np.ndarray):
+        """An A/B test's traffic this step (simulator/firm/abtest.py): firm ``j``'s
+        interactions per group, and its active users per group in the treatment cohort
+        (``hash(user) mod 100 < traffic_pct``) and in all."""
         engine = self.user_engine
         active = engine.state == int(UserState.ACTIVE)
         if engine.product is not None:
             active &= engine.product == j
-        treated = active & (self._traffic_bucket < self.firms[j].policy_keys.traffic_pct)
+        treated = active & (self.traffic_bucket() < self.firms[j].cohort_pct)
         count = np.bincount
         return (interactions, count(self.user_group[treated], minlength=self.n_groups),
                 count(self.user_group[active], minlength=self.n_groups))  # fmt: skip

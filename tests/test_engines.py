@@ -146,6 +146,14 @@ def scenarios(draw):
             "retrain_every": draw(st.integers(1, 8)),
             "latency": draw(st.integers(0, 10)),
             "data_half_life": draw(st.sampled_from([None, 5.0, 104.0])),
+            # cohorts: a test or a canary serves a candidate to some users
+            "deployment": draw(st.sampled_from([
+                None, {"policy": "ab_test", "traffic_pct": draw(st.integers(1, 99)),
+                       "duration": draw(st.integers(1, 4)), "alpha": 0.2},
+                {"policy": "shadow", "duration": draw(st.integers(1, 4))},
+                {"policy": "canary", "ramp": draw(st.sampled_from([[5, 25, 50, 100], [60, 100]])),
+                 "step_duration": draw(st.integers(1, 3)), "alpha": 0.2},
+            ])),
         },
         "churn": {
             "base_rate": draw(st.floats(0, 0.5)),

@@ -65,6 +65,8 @@ PREFERENCE = CURVE | {"learning": {"kind": "preference", "pair_share": 0.5}}
 SIGNALS = CURVE | {"data": {"signals": [{"name": "sig", "kind": "thumbs", "rate": 0.3}]}}
 DWELL = CURVE | {"data": {"signals": [{"name": "sig", "kind": "dwell"}]}}
 TOP_K = CURVE | {"data": {"top_k": 1000}}
+CANARIED = CURVE | {"reinvestment": {"retrain_every": 1, "latency": 0, "deployment": {
+    "policy": "canary", "step_duration": 2, "alpha": 0.2}}}  # fmt: skip
 
 # generic key -> (base scenario, new value, step of the intervention)
 CASES = {
@@ -111,6 +113,9 @@ CASES = {
     "reinvestment.deployment.traffic_pct": (TESTED, 90, AT),
     "reinvestment.deployment.duration": (TESTED, 5, AT),
     "reinvestment.deployment.alpha": (TESTED, 0.01, AT),
+    "reinvestment.deployment.canary_pct": (CANARIED, 40, AT),
+    "reinvestment.deployment.ramp": (CANARIED, [60, 100], AT),
+    "reinvestment.deployment.step_duration": (CANARIED, 5, AT),
     "churn.base_rate": (CURVE, 0.5, AT),
     "churn.sensitivity": (CURVE, 0.0, AT),
     "churn.satisfaction_rate": (CURVE, 1.0, AT),
@@ -184,6 +189,13 @@ for _key in [k for k in list(CASES) if k.split(".")[0] in FIRM_LEVEL]:
     if _key.startswith("data.signals."):  # the firm's own list of signals
         _own = [dict(firm, data=_base["data"]) for firm in MARKET["firms"]]
         CASES[f"firms.*.{_key}"] = (_market | {"firms": _own}, _value, _at)
+# The canary keys, for a firm whose own deployment section is a canary (a firm's
+# deployment section replaces the scenario's whole).
+for _key in ("canary_pct", "ramp", "step_duration"):
+    _base, _value, _at = CASES[f"reinvestment.deployment.{_key}"]
+    _firms = [MARKET["firms"][0], MARKET["firms"][1] | {"reinvestment": _base["reinvestment"]}]
+    CASES[f"firms.*.reinvestment.deployment.{_key}"] = (
+        _base | {"firms": _firms, "choice": MARKET["choice"]}, _value, _at)  # fmt: skip
 
 
 def settable_keys() -> list[str]:

@@ -212,7 +212,8 @@ def _market(draw, n_firms: int, groups: list[str]) -> dict:
 def _agents(users: ArrayUsers) -> list[SimpleNamespace]:
     market = users.product is not None
     return [
-        SimpleNamespace(node=i, group=int(users.group[i]), state=UserState(int(users.state[i])),
+        SimpleNamespace(node=i, group=int(users.group[i]), row=int(users.row[i]),
+                        state=UserState(int(users.state[i])),
                         satisfaction=float(users.satisfaction[i]), tenure=int(users.tenure[i]),
                         active_neighbours=int(users.active_neighbours[i]),
                         degree=int(users.degree[i]), next_satisfaction=None,

@@ -176,7 +176,7 @@ class _View:
     def __init__(self, scenario, trust):
         self.scenario, self.trust = scenario, trust
         self.quality, self.risk, self.reference_quality = np.array([0.6, 0.5]), None, 0.5
-        self.market = None
+        self.market = self.cohorts = None
 
 
 def test_an_incident_raises_churn_for_its_duration_then_ends():

@@ -59,6 +59,9 @@ class User(FixedAgent):
         self.cell = cell
         self.node = node
         self.group = group
+        self.row = group
+        """The user's row (engines/cohorts.py): the group, unless a candidate is served to
+        some users this step."""
         self.state = UserState.POTENTIAL
         self.satisfaction = 0.0
         self.tenure = 0
@@ -128,6 +131,7 @@ class AgentEngine:
             for node, group in enumerate(population.group.tolist())
         ]
         self.agents = model.agents
+        self._rows: np.ndarray | None = None
         for user in self.users:
             user.cache_neighbours()
         self.seed(population.initial_adopters, 0, quality)
@@ -157,7 +161,21 @@ class AgentEngine:
             if self.product is not None:
                 self.product[node] = -1
 
+    def set_rows(self, rows: np.ndarray | None) -> None:
+        """Every user's row this step (None: their group), when the rows change."""
+        if rows is self._rows:
+            return
+        self._rows = rows
+        if rows is None:
+            for user in self.users:
+                user.row = user.group
+        else:
+            for user, row in zip(self.users, rows.tolist(), strict=True):
+                user.row = row
+
     def step_users(self, plan: StepPlan) -> StepMoves:
+        cohorts = plan.view.cohorts
+        self.set_rows(None if cohorts is None else cohorts.row)
         draws = plan.view.draws
         user_draws = UserDraws(
             draws.clock.tolist(), draws.word_of_mouth_by_user().tolist(),
@@ -171,7 +189,8 @@ class AgentEngine:
             for move, users in moves.items()
             if move in PICKS and users and self.product is not None
         }
-        self.agents.do("apply", np.asarray(plan.view.firm_quality, dtype=float).tolist())
+        table = plan.view.firm_quality if cohorts is None else cohorts.quality
+        self.agents.do("apply", np.asarray(table, dtype=float).tolist())
         return StepMoves(
             moves={move: np.array(users, dtype=np.intp) for move, users in moves.items()},
             organic=len(moves[Move.ADOPT_WOM]),

@@ -62,6 +62,9 @@ class ArrayUsers:
         """Market: active neighbours per firm's product, shape (firms, users)."""
         self.adjacency = adjacency
         self.group = group
+        self.row = group
+        """Every user's row (engines/cohorts.py): the group, unless a candidate is served
+        to some users this step."""
         self.degree = np.diff(adjacency.indptr).astype(np.int32)
         self.state = np.zeros(size, dtype=np.int8)
         self.tenure = np.zeros(size, dtype=np.int32)
@@ -105,8 +108,11 @@ class ArrayUsers:
     def step_users(self, plan: StepPlan) -> StepMoves:
         """Decide for every user from the start-of-step state, then commit (synchronous)."""
         self.next_satisfaction = before = self.satisfaction
+        cohorts = plan.view.cohorts
+        self.row = self.group if cohorts is None else cohorts.row
         moves = decide_with_kernels(self, plan)
-        quality = np.asarray(plan.view.firm_quality, dtype=float).tolist()
+        table = plan.view.firm_quality if cohorts is None else cohorts.quality
+        quality = np.asarray(table, dtype=float).tolist()
         commit_all(self, moves.moves, moves.products, quality)
         if self.satisfaction is not before:  # last step's array is free for the next one
             self._spare = before
@@ -142,15 +148,15 @@ class ArrayUsers:
     def joining_satisfaction(self, users: np.ndarray, quality: list[list[float]]) -> np.ndarray:
         """A joiner's (or switcher's) first satisfaction: their new product's quality."""
         if self.product is None:
-            return np.asarray(quality[0], dtype=float)[self.group[users]]
+            return np.asarray(quality[0], dtype=float)[self.row[users]]
         table = np.asarray(quality, dtype=float)
-        return table[self.product[users], self.group[users]]
+        return table[self.product[users], self.row[users]]
 
     def per_product(self, table: list[list[float]]) -> np.ndarray:
         """``table[firm][group]`` for every user's product (0 for users on none)."""
         values = np.asarray(table, dtype=float)
         product = self.product.astype(np.intp)
-        out = values[np.maximum(product, 0), self.group]
+        out = values[np.maximum(product, 0), self.row]
         return np.where(product >= 0, out, 0.0)
 
     def shares_on(self, users: np.ndarray) -> np.ndarray:
@@ -169,6 +175,13 @@ class ArrayUsers:
                 self._spread.clear()
             cached = self._spread[key] = np.asarray(key, dtype=float)[self.group]
         return cached
+
+    def per_row(self, per_row) -> np.ndarray:
+        """A per-row value (engines/cohorts.py) spread to every user: :meth:`per_user` while
+        rows are groups."""
+        if self.row is self.group:
+            return self.per_user(per_row)
+        return np.asarray(per_row, dtype=float)[self.row]
 
     def lock_in_table(self, lock_in: float, lock_in_time: float) -> np.ndarray:
         """The lock-in factor by tenure, long enough for every user's tenure."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..firm.pipeline import PipelineCounts
     from ..regulation import TrustShock
     from ..scenario import Scenario
+    from .cohorts import Cohorts
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class StepView:
     trust: TrustShock | None = None
     """A privacy incident in force (simulator/regulation.py): churn up, word of mouth
     against the product. None: no incident."""
+    cohorts: Cohorts | None = None
+    """A candidate served to some users (an A/B test, a canary): every user's row and the
+    quality per firm and row they experience (simulator/engines/cohorts.py). None: every
+    user is served the deployed models (rows are groups)."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,7 @@ def run_step(model) -> StepRecord:
         user_group=model.user_group, draws=draws, firm_quality=firm_quality,
         firm_risk=None if risks[0] is None else np.stack(risks),
         on_offer=model.on_offer(step), installed=model.firm_counts.sum(axis=1),
-        trust=model.trust_shock(step),
+        trust=model.trust_shock(step), cohorts=model.cohorts(firm_quality, risks),
     )  # fmt: skip
     if market is not None:
         pick, reconsider = draw_market(

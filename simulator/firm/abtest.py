@@ -1,5 +1,6 @@
 """A real A/B test (``reinvestment.deployment.policy: ab_test``): the candidate serves a
-share of the users, the test observes their satisfaction, and a one-sided test decides.
+share of the users, the test observes their satisfaction, and a one-sided test decides;
+and a shadow test (``policy: shadow``) that scores the candidate on logged traffic.
 
 - **Assignment.** User ``i`` is in the treatment cohort when ``bucket(i) <
   traffic_pct``, ``bucket(i) = floor(100 (2654435761 i mod 2^32) / 2^32)`` (Knuth's
@@ -20,8 +21,17 @@ share of the users, the test observes their satisfaction, and a one-sided test d
   groups weighted by population share): *shipped worse* when the candidate ships and is
   truly worse, *rejected better* when it does not ship and is truly better.
 
-The users keep experiencing the deployed model (the candidate's quality reaches only the
-test's observations, not the treatment users' satisfaction or churn).
+- **Exposure.** While the test runs, the treatment cohort's users experience the
+  candidate's quality for their group (satisfaction, churn, the choice between firms:
+  :class:`simulator.engines.cohorts.Cohorts`); the other users the deployed model's.
+- **Shadow** (``policy: shadow``): no user is exposed. For ``duration`` steps every
+  interaction the firm logs is scored offline with both models against its logged
+  feedback label, which is wrong with the group's label noise ``eps_g``: the candidate
+  scores a success with probability ``eps_g + (1 - 2 eps_g) Q^cand_g``, the deployed
+  model with ``eps_g + (1 - 2 eps_g) Q^dep_g`` (``s^cand_g ~ Binomial(I_g, .)``, then
+  ``s^dep_g ~ Binomial(I_g, .)``, from the deployment stream), so the noise shrinks the
+  difference by ``1 - 2 eps``. The same one-sided z-test (each arm ``sum_g I_g`` trials)
+  decides at the end.
 """
 
 from __future__ import annotations
@@ -83,6 +93,19 @@ class RunningTest:
         self.trials += np.stack([n_treatment, n_control])
         self.successes += np.stack([s_treatment, s_control])
 
+    def observe_logged(self, interactions, label_noise, candidate_quality, deployed_quality,
+                       rng) -> None:  # fmt: skip
+        """Shadow: one step's logged interactions scored by both models (the module
+        docstring's draws, candidate first)."""
+        interactions = np.asarray(interactions, dtype=np.int64)
+        noise = np.asarray(label_noise, dtype=float)
+        scored = [noise + (1.0 - 2.0 * noise) * np.clip(q, 0.0, 1.0)
+                  for q in (candidate_quality, deployed_quality)]  # fmt: skip
+        s_candidate = rng.binomial(interactions, scored[0])
+        s_deployed = rng.binomial(interactions, scored[1])
+        self.trials += np.stack([interactions, interactions])
+        self.successes += np.stack([s_candidate, s_deployed])
+
     def z(self) -> float:
         trials, successes = self.trials.sum(axis=1), self.successes.sum(axis=1)
         return one_sided_z(int(successes[0]), int(trials[0]), int(successes[1]), int(trials[1]))
@@ -96,7 +119,15 @@ class TestLedger:
     promoted: int = 0
     shipped_worse: int = 0
     rejected_better: int = 0
+    rollouts: int = 0
+    """canary: rollouts started."""
+    rollbacks: int = 0
+    """canary: rollouts rolled back."""
     running: RunningTest | None = field(default=None, repr=False)
+    rollout: object | None = field(default=None, repr=False)
+    """canary: the rollout in progress (:class:`simulator.firm.canary.Rollout`)."""
+    kind: str | None = None
+    """The policy that started what is running (a change of policy drops it)."""
 
 
 def start_test(deployment: Deployment, step: int, duration: int, n_groups: int):
@@ -110,17 +141,45 @@ def start_test(deployment: Deployment, step: int, duration: int, n_groups: int):
                        successes=zeros.copy())  # fmt: skip
 
 
+TESTED = ("ab_test", "shadow", "canary")
+"""The policies whose decisions are recorded (columns ab_tests, ...)."""
+
+
 def uses_ab_test(scenario) -> bool:
-    """Whether the run has the A/B-test columns: a firm's policy is ``ab_test`` at step 0,
+    """Whether the run has the A/B-test columns: a firm's policy is tested (``ab_test``,
+    ``shadow``, ``canary``) at step 0,
     or an intervention sets a deployment key (its columns are then in the timeseries from
     the start; read from the keys, without validating the later states, which would
     recurse through the highlight check)."""
     for j in range(len(scenario.firm_names)):
         policy = scenario.firm_sections(j)["reinvestment"].deployment
-        if policy is not None and policy.policy == "ab_test":
+        if policy is not None and policy.policy in TESTED:
             return True
     return any(_mentions_deployment(key, value) for intervention in scenario.interventions
                for key, value in intervention.set.items())  # fmt: skip
+
+
+def uses_canary(scenario) -> bool:
+    """Whether the run has the canary columns: a firm's policy is ``canary`` at step 0, or
+    an intervention sets a deployment key to canary or a canary key."""
+    for j in range(len(scenario.firm_names)):
+        policy = scenario.firm_sections(j)["reinvestment"].deployment
+        if policy is not None and policy.policy == "canary":
+            return True
+    return any(_mentions_canary(key, value) for intervention in scenario.interventions
+               for key, value in intervention.set.items())  # fmt: skip
+
+
+def _mentions_canary(key: str, value) -> bool:
+    from ..scenario.deployment import CANARY_KEYS
+
+    if key.split(".")[-1] in CANARY_KEYS or value == "canary":
+        return True
+    if isinstance(value, dict):
+        return any(_mentions_canary(str(k), v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions_canary("", v) for v in value)
+    return False
 
 
 def _mentions_deployment(key: str, value) -> bool:
@@ -134,7 +193,8 @@ def _mentions_deployment(key: str, value) -> bool:
 
 
 def deployment_summary(timeseries) -> dict | None:
-    """summary.json's ``deployment`` block (A/B tests only): the decisions of the run."""
+    """summary.json's ``deployment`` block (tested policies only): the decisions of the run
+    (and with a canary its rollouts and rollbacks)."""
     if "ab_tests" not in timeseries:
         return None
     last = timeseries.iloc[-1]
@@ -144,8 +204,12 @@ def deployment_summary(timeseries) -> dict | None:
     def share(count: int) -> float | None:
         return count / tests if tests else None
 
-    return {
+    block = {
         "tests": tests, "promoted": int(last["ab_promoted"]), "shipped_worse": worse,
         "rejected_better": better, "shipped_worse_share": share(worse),
         "rejected_better_share": share(better), "wrong_share": share(worse + better),
     }  # fmt: skip
+    if "canary_rollouts" in timeseries:
+        block |= {"rollouts": int(last["canary_rollouts"]),
+                  "rollbacks": int(last["canary_rollbacks"])}  # fmt: skip
+    return block

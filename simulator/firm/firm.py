@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .abtest import TestLedger, promotes, start_test
+from .canary import rolls_back, start_rollout
 from .datastore import DataStore, PointStore, SourceRecords, decay_factor
 from .deployment import Deployment, Trained
 from .economics import Ledger, step_accounts
@@ -65,6 +66,12 @@ class FirmRecord:
     testing: bool = False
     pairs: np.ndarray | None = None
     """Preference learner: training pairs held per group (None for other learners)."""
+    rollouts: int = 0
+    """canary: rollouts started so far."""
+    rollbacks: int = 0
+    """canary: rollouts rolled back so far."""
+    canary_pct: int = 0
+    """canary: per cent of the users served the candidate now (0: no rollout)."""
 
 
 class Firm:
@@ -90,10 +97,10 @@ class Firm:
         self.name = name
         self.rng = rng
         self.privacy_rng = privacy_rng
+        """Differential privacy: the noise of the estimators' private means, or federated
+        learning's client sampling and noise (a stream of its own, :meth:`Streams.firm_child`)."""
         self.preference_rng = preference_rng
         """The preference learner: its pairs and their features (a stream of its own)."""
-        """Differential privacy: the noise of the estimators' private means (a stream of
-        its own, :meth:`Streams.firm_child`)."""
         self.n_groups = len(scenario.population.groups)
         self.store = DataStore(self.n_groups, scenario.learning.initial_examples)
         self.deployment = Deployment()
@@ -108,10 +115,6 @@ class Firm:
         self.bought_this_step = 0.0
         self.retrained = False
         self.fined_this_step = 0.0
-        self.tests = TestLedger()
-        """reinvestment.deployment.policy ab_test: the decisions so far, the running test."""
-        self.deployment_rng: np.random.Generator | None = None
-        """The A/B tests' observations (a stream of its own, set by the model)."""
         """Regulation: fines booked this step (a cost in the ledger)."""
         self.forbidden: frozenset[str] = frozenset()
         """Signals the firm may no longer collect (the ``forbid`` verb)."""
@@ -119,6 +122,11 @@ class Firm:
         """``data.top_k``: the examples held back for the next retrain's selection."""
         self.signals_rng: np.random.Generator | None = None
         """``data.top_k``: the quality scores (a stream of its own, set by the model)."""
+        self.tests = TestLedger()
+        """reinvestment.deployment (ab_test, shadow, canary): the decisions so far, the
+        test or rollout running."""
+        self.deployment_rng: np.random.Generator | None = None
+        """The deployment policies' observations (a stream of its own, set by the model)."""
         self.update(scenario)
         if self.learner.uses_points:
             self.store.points = PointStore(rng, self.truth, scenario.learning.initial_examples)
@@ -139,6 +147,36 @@ class Firm:
         if service is not None and self.curating:
             return np.maximum(self.deployed.quality, service)
         return self.deployed.quality
+
+    def served_quality(self, fitted: Fitted) -> np.ndarray:
+        """The quality per group users served ``fitted`` experience (as :attr:`quality`)."""
+        service = self.cold_start.curation.service_quality
+        if service is not None and self.curating:
+            return np.maximum(fitted.quality, service)
+        return fitted.quality
+
+    def exposure(self) -> tuple[int, Fitted] | None:
+        """The candidate some users are served this step, and their per cent (users with
+        ``bucket(i) < pct``): an A/B test's or a canary's; None: everyone is served the
+        deployed model (no test, a shadow test)."""
+        tests = self.tests
+        if tests.kind != self.policy:  # the policy changed: what ran is dropped in learn
+            return None
+        if tests.running is not None and self.policy == "ab_test":
+            return self.policy_keys.traffic_pct, self.learner.evaluate(
+                tests.running.candidate.model
+            )
+        if tests.rollout is not None:
+            rollout = tests.rollout
+            return rollout.pct, self.learner.evaluate(rollout.candidate.model)
+        return None
+
+    @property
+    def cohort_pct(self) -> int:
+        """The treatment cohort's per cent (A/B test: ``traffic_pct``; canary: its stage)."""
+        if self.tests.rollout is not None:
+            return self.tests.rollout.pct
+        return self.policy_keys.traffic_pct
 
     @property
     def curating(self) -> bool:
@@ -367,9 +405,15 @@ class Firm:
             candidate = self.learner.fit(self.store, step) or self.learner.evaluate(self.deployed)
             live_at = step + self.reinvestment.latency
             self.deployment.submit(Trained(live_at=live_at, trained_at=step, model=candidate))
+        if self.tests.kind != self.policy:  # an intervention changed the policy: drop
+            self.tests.running = self.tests.rollout = None  # what was running
+            self.tests.kind = self.policy
         if self.policy == "ab_test":
             return self._learn_by_test(step, traffic)
-        self.tests.running = None  # an intervention ended the A/B tests: drop the one running
+        if self.policy == "shadow":
+            return self._learn_by_shadow(step, traffic)
+        if self.policy == "canary":
+            return self._learn_by_canary(step, traffic)
         due = self.deployment.due(step)
         if due is None:
             return False
@@ -395,7 +439,11 @@ class Firm:
         if step < test.ends_at:
             return False
         tests.running = None
-        ship = promotes(test.z(), keys.alpha)
+        return self._decided(candidate, promotes(test.z(), keys.alpha))
+
+    def _decided(self, candidate: Fitted, ship: bool) -> bool:
+        """Record a tested decision (judged against the true qualities); ship if so."""
+        tests = self.tests
         better = self.deployment.better(candidate.quality, self.deployed.quality,
                                         self.group_shares)  # fmt: skip
         worse = self.deployment.better(self.deployed.quality, candidate.quality,
@@ -409,6 +457,46 @@ class Firm:
         self.deployed = candidate
         self.model_version += 1
         return True
+
+    def _learn_by_shadow(self, step: int, traffic) -> bool:
+        """``policy: shadow`` (:mod:`.abtest`): score the newest due candidate on the logged
+        interactions for ``duration`` steps, no user exposed; decide at the end."""
+        tests, keys = self.tests, self.policy_keys
+        if tests.running is None:
+            tests.running = start_test(self.deployment, step, keys.duration, self.n_groups)
+            return False
+        test = tests.running
+        candidate = self.learner.evaluate(test.candidate.model)
+        test.observe_logged(traffic()[0], self.pipeline.label_noise, candidate.quality,
+                            self.deployed.quality, self.deployment_rng)  # fmt: skip
+        if step < test.ends_at:
+            return False
+        tests.running = None
+        return self._decided(candidate, promotes(test.z(), keys.alpha))
+
+    def _learn_by_canary(self, step: int, traffic) -> bool:
+        """``policy: canary`` (:mod:`.canary`): start a rollout of the newest due candidate,
+        or observe its stage; at the stage's end roll back, widen, or deploy at 100."""
+        tests, keys = self.tests, self.policy_keys
+        if tests.rollout is None:
+            tests.rollout = start_rollout(self.deployment, step, keys.stages, keys.step_duration,
+                                          self.n_groups)  # fmt: skip
+            tests.rollouts += tests.rollout is not None
+            return False
+        rollout = tests.rollout
+        candidate = self.learner.evaluate(rollout.candidate.model)
+        test = rollout.test
+        test.observe(traffic(), candidate.quality, self.deployed.quality, self.deployment_rng)
+        if step < test.ends_at:
+            return False
+        if rolls_back(test.z(), keys.alpha):
+            tests.rollout = None
+            tests.rollbacks += 1
+            return self._decided(candidate, False)
+        if not rollout.next_stage(step, keys.step_duration):
+            return False
+        tests.rollout = None
+        return self._decided(candidate, True)
 
     def record(self) -> FirmRecord:
         store, points = self.store, self.store.points
@@ -434,6 +522,9 @@ class Firm:
             promoted=self.tests.promoted,
             shipped_worse=self.tests.shipped_worse,
             rejected_better=self.tests.rejected_better,
-            testing=self.tests.running is not None,
             pairs=None if store.pairs is None else store.pairs.held,
+            testing=self.tests.running is not None or self.tests.rollout is not None,
+            rollouts=self.tests.rollouts,
+            rollbacks=self.tests.rollbacks,
+            canary_pct=0 if self.tests.rollout is None else self.tests.rollout.pct,
         )

@@ -83,6 +83,9 @@ class MarketView:
     dt: float
     offer: list[float] | None = None
     """``offer[j]``: the utility firm ``j``'s terms add (a free tier, minus its price)."""
+    row_quality: list[list[float]] | None = None
+    """A candidate served to some users (engines/cohorts.py): ``row_quality[j][row]``, the
+    quality an active user of that row experiences on firm ``j`` (read when switching)."""
 
     @classmethod
     def of(cls, view) -> MarketView:
@@ -109,6 +112,9 @@ class MarketView:
             lock_in_time=float(scenario.churn.lock_in_time),
             dt=float(scenario.dt),
             offer=offers(scenario),
+            row_quality=None
+            if view.cohorts is None
+            else np.asarray(view.cohorts.quality, dtype=float).tolist(),
         )
 
     @property
@@ -163,9 +169,12 @@ def plain_now(scenario) -> bool:
 # -- utilities and attractions: scalar kernel (one user) --------------------------------------
 
 
-def utility(market: MarketView, firm: int, group: int, share: float) -> float:
-    """``u_ij`` of the module docstring for one user (``share``: neighbours on ``firm``)."""
-    u = market.quality_weight * (market.quality[firm][group] - market.reference_quality)
+def utility(market: MarketView, firm: int, group: int, share: float, row: int = -1) -> float:
+    """``u_ij`` of the module docstring for one user (``share``: neighbours on ``firm``);
+    ``row``: the user's row (engines/cohorts.py), for the quality they are served."""
+    quality = market.quality[firm][group] if row < 0 or market.row_quality is None else (
+        market.row_quality[firm][row])  # fmt: skip
+    u = market.quality_weight * (quality - market.reference_quality)
     u = u + market.local_effect * share
     u = u + market.global_effect * market.installed[firm]
     u = u + market.taste[group][firm]
@@ -207,11 +216,16 @@ def pick(market: MarketView, weights: list[float], utilities: list[float], unifo
 # -- the same, vector kernel (many users) ------------------------------------------------------
 
 
-def utilities_all(market: MarketView, group: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """``u`` for every firm and user: shape (firms, users); ``shares[j]`` per user."""
-    quality = np.asarray(market.quality, dtype=float)  # (F, G)
+def utilities_all(market: MarketView, group: np.ndarray, shares: np.ndarray,
+                  row: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """``u`` for every firm and user: shape (firms, users); ``shares[j]`` per user;
+    ``row``: the users' rows (engines/cohorts.py), for the quality they are served."""
+    if row is None or market.row_quality is None:
+        served = np.asarray(market.quality, dtype=float)[:, group]  # (F, G) -> (F, users)
+    else:
+        served = np.asarray(market.row_quality, dtype=float)[:, row]
     taste = np.asarray(market.taste, dtype=float)  # (G, F)
-    u = market.quality_weight * (quality[:, group] - market.reference_quality)
+    u = market.quality_weight * (served - market.reference_quality)
     u = u + market.local_effect * shares
     u = u + (market.global_effect * np.asarray(market.installed, dtype=float))[:, None]
     u = u + taste[group].T
@@ -287,7 +301,7 @@ class Switching(UserMechanism):
         if draws.reconsider is None or not draws.reconsider[user.node]:
             return Move.STAY
         shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
-        u = [utility(params, j, user.group, shares[j]) for j in range(params.n_firms)]
+        u = [utility(params, j, user.group, shares[j], user.row) for j in range(params.n_firms)]
         current = user.product
         cost = float(switching_cost(params.switching_cost, user.tenure, params.lock_in_time))
         if params.rule == "best":
@@ -314,7 +328,7 @@ class Switching(UserMechanism):
         if len(index) == 0:
             return Decision()
         rows = np.arange(len(index))
-        u = utilities_all(params, users.group[index], users.shares_on(index))
+        u = utilities_all(params, users.group[index], users.shares_on(index), users.row[index])
         current = users.product[index].astype(np.int64)
         cost = switching_cost(params.switching_cost, users.tenure[index], params.lock_in_time)
         if params.rule == "best":

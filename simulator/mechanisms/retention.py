@@ -3,7 +3,8 @@ or stay, softened by lock-in; churned users may rejoin.
 
 Formulas (docs/model.md, "Stay"):
 
-- satisfaction ``s <- s + mu (Q_g - s)``;
+- satisfaction ``s <- s + mu (Q_g - s)``, ``Q_g`` the quality of the model the user is
+  served (the candidate for a test's or a canary's cohort: :mod:`..engines.cohorts`);
 - churn hazard (``churn.retention: hazard``)
   ``c = c0 exp(-beta (s - Q_ref)) (1 - l (1 - exp(-tenure / T_l)))``: users leave faster
   when the product satisfies them less than the outside option, and slower the longer
@@ -96,7 +97,8 @@ def _lock_in_tuple(length: int, lock_in: float, lock_in_time: float) -> tuple[fl
 class RetentionParams:
     dt: float
     quality: list[float]
-    """Quality of the product per group (the experience)."""
+    """Quality of the product per row (the experience): per group, or with cohorts per
+    group and cohort (simulator/engines/cohorts.py); a user reads their ``row``."""
     satisfaction_rate: float
     reference_quality: float
     base_rate: float
@@ -126,19 +128,24 @@ class Retention(UserMechanism):
     def prepare(self, view) -> RetentionParams:
         churn = view.scenario.churn
         risk = firm_risk = firm_quality = None
+        cohorts = view.cohorts  # a candidate served to some: per row (engines/cohorts.py)
+        quality = view.quality if cohorts is None else cohorts.quality[0]
         if churn.retention == "risk":
-            risk = np.asarray(view.risk, dtype=float).tolist()
+            risk = np.asarray(view.risk if cohorts is None else cohorts.risk[0], dtype=float)
+            risk = risk.tolist()
         if view.market is not None:
-            firm_quality = np.asarray(view.firm_quality, dtype=float).tolist()
+            every = view.firm_quality if cohorts is None else cohorts.quality
+            firm_quality = np.asarray(every, dtype=float).tolist()
             if churn.retention == "risk":
-                firm_risk = np.asarray(view.firm_risk, dtype=float).tolist()
+                every = view.firm_risk if cohorts is None else cohorts.risk
+                firm_risk = np.asarray(every, dtype=float).tolist()
         base_rate, warning = float(churn.base_rate), 0.0
         if view.trust is not None:  # a privacy incident (simulator/regulation.py)
             base_rate = base_rate * view.trust.churn_multiplier
             warning = float(view.trust.warning(view.scenario.adoption.imitation))
         return RetentionParams(
             dt=float(view.scenario.dt),
-            quality=np.asarray(view.quality, dtype=float).tolist(),
+            quality=np.asarray(quality, dtype=float).tolist(),
             satisfaction_rate=float(churn.satisfaction_rate),
             reference_quality=float(view.reference_quality),
             base_rate=base_rate,
@@ -160,10 +167,10 @@ class Retention(UserMechanism):
             quality = params.firm_quality[user.product]
             risk = None if params.firm_risk is None else params.firm_risk[user.product]
         user.next_satisfaction = updated_satisfaction(
-            user.satisfaction, quality[user.group], params.satisfaction_rate
+            user.satisfaction, quality[user.row], params.satisfaction_rate
         )
         if risk is not None:
-            hazard = risk[user.group]
+            hazard = risk[user.row]
         else:
             table, tenure = params.lock_in_by_tenure, user.tenure
             factor = (table[tenure] if tenure < len(table)
@@ -188,7 +195,7 @@ class Retention(UserMechanism):
         # Computed over all users and masked to the members: most users are active for
         # most of a run, and whole-array arithmetic is cheaper than gathering them.
         if params.firm_quality is None:
-            experienced, risk = users.per_user(params.quality), params.risk
+            experienced, risk = users.per_row(params.quality), params.risk
         else:  # the user's own product (users not active: any; they are masked out)
             experienced = users.per_product(params.firm_quality)
             risk = None if params.firm_risk is None else params.firm_risk
@@ -196,9 +203,7 @@ class Retention(UserMechanism):
             users.satisfaction, experienced, params.satisfaction_rate
         )
         if risk is not None:
-            hazard = (
-                users.per_user(risk) if params.firm_quality is None else users.per_product(risk)
-            )
+            hazard = users.per_row(risk) if params.firm_quality is None else users.per_product(risk)
         else:
             table = users.lock_in_table(params.lock_in, params.lock_in_time)
             hazard = churn_hazard_locked(
@@ -224,7 +229,7 @@ class Retention(UserMechanism):
         satisfaction = users.spare_satisfaction()
         candidates = users.scratch("churn_candidates", np.intp)
         count = _satisfaction_and_churn_candidates(
-            users.state, users.satisfaction, users.group,
+            users.state, users.satisfaction, users.row,
             np.asarray(params.quality, dtype=float), params.satisfaction_rate, draws.clock,
             params.reference_quality, params.base_rate, params.sensitivity, params.dt,
             satisfaction, candidates,

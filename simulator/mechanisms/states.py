@@ -79,7 +79,8 @@ def commit(user, move: Move, joining_quality: list[list[float]]) -> None:
 
     ``user.next_satisfaction`` holds the satisfaction an active user moved to this
     step (set by the retention kernel); a joiner or switcher starts at the quality of
-    their new product for their group, ``joining_quality[firm][group]``, on the firm in
+    their new product for their row, ``joining_quality[firm][row]`` (the row is the group,
+    or with cohorts the group and cohort: engines/cohorts.py), on the firm in
     ``user.next_product``.
     """
     previous = user.state
@@ -95,7 +96,7 @@ def commit(user, move: Move, joining_quality: list[list[float]]) -> None:
         if move is Move.SWITCH:
             user.tell_neighbours(-1)
         user.product = user.next_product
-        user.satisfaction = joining_quality[user.product][user.group]
+        user.satisfaction = joining_quality[user.product][user.row]
         user.tenure = 0
         user.tell_neighbours(+1)
     elif previous is ACTIVE:  # churned this step; tenure is kept

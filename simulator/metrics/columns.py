@@ -39,14 +39,15 @@ def timeseries_columns(scenario) -> list[str]:
     sections = [scenario.firm_sections(j) for j in range(len(scenario.firm_names))]
     sources = any(s["cold_start"].in_use for s in sections)
     economics = any(s["economics"] is not None for s in sections)
-    from ..firm.abtest import uses_ab_test
+    from ..firm.abtest import uses_ab_test, uses_canary
     from ..firm.pairs import uses_preference
     from .reporters import collected_signals
 
     reporters = model_reporters(groups, estimator=estimator, firms=firms, sources=sources,
                                 economics=economics, ab_test=uses_ab_test(scenario),
                                 preference=uses_preference(scenario),
-                                signals=collected_signals(scenario))  # fmt: skip
+                                signals=collected_signals(scenario),
+                                canary=uses_canary(scenario))  # fmt: skip
     return [*reporters, *HEALTH_COLUMNS]
 
 
@@ -79,13 +80,14 @@ def summary_fields(scenario) -> list[str]:
 
 def deployment_fields(scenario) -> list[str]:
     """The one-number fields of summary.json's ``deployment`` block (A/B tests only)."""
-    from ..firm.abtest import uses_ab_test
+    from ..firm.abtest import uses_ab_test, uses_canary
 
     if not uses_ab_test(scenario):
         return []
+    canary = ("rollouts", "rollbacks") if uses_canary(scenario) else ()
     return [f"deployment.{name}" for name in (
         "tests", "promoted", "shipped_worse", "rejected_better", "shipped_worse_share",
-        "rejected_better_share", "wrong_share")]  # fmt: skip
+        "rejected_better_share", "wrong_share", *canary)]  # fmt: skip
 
 
 def highlight_problems(scenario) -> list[tuple[tuple, str, str]]:

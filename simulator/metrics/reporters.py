@@ -397,6 +397,12 @@ def collected_signals(scenario) -> list[str] | None:
     return names
 
 
+def canary_share(record) -> float:
+    """Canary: the share of the users served a candidate being rolled out (the largest
+    over firms; 0 with no rollout in force)."""
+    return max(firm.canary_pct for firm in record.firms) / 100
+
+
 def model_reporters(
     group_names: list[str],
     estimator: bool = False,
@@ -406,6 +412,7 @@ def model_reporters(
     ab_test: bool = False,
     preference: bool = False,
     signals: list[str] | None = None,
+    canary: bool = False,
 ) -> dict[str, Any]:
     """Reporters of the step record: the core columns, then ``<metric>[<group>]`` per group.
 
@@ -447,6 +454,10 @@ def model_reporters(
         reporters[f"signals[{name}]"] = partial(signal_count, name=name)
     for name in signals or ():
         reporters[f"wrong_signals[{name}]"] = partial(signal_count, name=name, wrong=True)
+    if canary:  # reinvestment.deployment.policy canary: rollouts, rollbacks, share in force
+        reporters["canary_rollouts"] = partial(test_count, part="rollouts")
+        reporters["canary_rollbacks"] = partial(test_count, part="rollbacks")
+        reporters["canary_share"] = canary_share
     if not firms:
         return reporters
     reporters["hhi"] = hhi

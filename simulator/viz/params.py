@@ -49,7 +49,8 @@ FIRST_SCREEN: tuple[str, ...] = (
 #: run and its epsilon has no default, and the deployment policy
 #: (``reinvestment.deployment``) is an optional section, so both are set in the file too.
 _DEPLOYMENT = tuple(f"{prefix}reinvestment.deployment.{key}" for prefix in ("", "firms.*.")
-                    for key in ("policy", "traffic_pct", "duration", "alpha"))  # fmt: skip
+                    for key in ("policy", "traffic_pct", "duration", "alpha", "canary_pct",
+                                "ramp", "step_duration"))  # fmt: skip
 _PRIVACY = ("epsilon", "delta", "clip", "federated", *FEDERATED_KEYS)
 HIDDEN: tuple[str, ...] = (
     "name", "description", "interventions", *(f"privacy.{key}" for key in _PRIVACY),
