@@ -171,3 +171,21 @@ def test_a_sweep_over_markets_tells_who_wins(tmp_path):
     summary = out["summary"].set_index("firms.b.enters_at")
     assert summary.loc[1, "share[b]"] == 1.0  # early, the better product wins every run
     assert sorted(summary.index) == [1, 30] and (summary["n"] == 2).all()
+
+
+def test_every_firm_s_pipeline_draws_on_from_step_to_step():
+    """Each firm's data pipeline is one stream for the whole run: the second firm's stream
+    is the same generator at every call, so each step draws on where the last stopped (it
+    was once re-made from its seed at every call, and the firm drew the same numbers every
+    week). The first firm's is the scenario's pipeline stream."""
+    from simulator.model import FlywheelModel
+    from simulator.world.streams import derive_streams
+
+    streams = derive_streams(5)
+    assert streams.firm_pipeline(0) is streams.pipeline
+    assert streams.firm_pipeline(1) is streams.firm_pipeline(1)
+    first = streams.firm_pipeline(1).random(3)
+    assert not np.array_equal(first, streams.firm_pipeline(1).random(3))
+    raw = {"population": {"size": 600}, "steps": 5, "firms": [{"name": "a"}, {"name": "b"}]}
+    flywheel = FlywheelModel(load_scenario(raw))
+    assert flywheel.firms[1].rng is flywheel.streams.firm_pipeline(1)

@@ -8,7 +8,7 @@ streams from the same seed, which is what makes results byte-identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,14 +41,23 @@ class Streams:
     """Cold-start tactics and economics: which free users convert to paid, which leave
     (a stream of its own, so runs without them draw exactly what they always drew)."""
 
+    _firm_pipelines: dict[int, np.random.Generator] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The pipeline streams of the firms after the first, made once each."""
+
     def firm_pipeline(self, index: int) -> np.random.Generator:
         """The data pipeline stream of firm ``index``: the first firm uses ``pipeline``;
         every other firm a stream of its own: child ``index`` of the market stream
-        (spawn key ``(5, index)``)."""
+        (spawn key ``(5, index)``), made at the first call and the same generator at every
+        later one (so that each step draws on from where the last one stopped)."""
         if index == 0:
             return self.pipeline
-        entropy = self.seed_sequence.entropy
-        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(5, index)))
+        if index not in self._firm_pipelines:
+            entropy = self.seed_sequence.entropy
+            seed = np.random.SeedSequence(entropy, spawn_key=(5, index))
+            self._firm_pipelines[index] = np.random.default_rng(seed)
+        return self._firm_pipelines[index]
 
     def firm_child(self, kind: int, index: int) -> np.random.Generator:
         """A stream of firm ``index`` for a mechanism added after the first seven streams:
