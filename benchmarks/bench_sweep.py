@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -42,12 +43,20 @@ def sweep_file(folder: Path, runs: int) -> Path:
     return path
 
 
-def timed_sweep(path: Path, out: Path, options: list[str]) -> tuple[float, dict]:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes and theirs (the sweep
+    command and its workers, once reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_sweep(path: Path, out: Path, options: list[str]) -> tuple[float, float, dict]:
+    """Wall seconds, CPU seconds (every process of the sweep) and the sweep's manifest."""
     command = [sys.executable, "-m", "simulator", "sweep", str(path), "--out", str(out)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(command + options, check=True, capture_output=True)
-    wall = time.perf_counter() - started
-    return wall, json.loads((out / "manifest.json").read_text())
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
+    return wall, cpu, json.loads((out / "manifest.json").read_text())
 
 
 def main() -> None:
@@ -64,17 +73,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = sweep_file(folder, args.runs)
-        times, tables = {}, {}
+        times, cpus, tables = {}, {}, {}
         print(f"{args.runs}-run sweep of the baseline, 10,000 users x 104 steps (array engine)")
         for i, (label, options) in enumerate(configs.items()):
             out = folder / f"out{i}"
-            wall, manifest = timed_sweep(path, out, options)
+            wall, cpu, manifest = timed_sweep(path, out, options)
             per_run = manifest["timings"]["run_s_mean"]
             times[label] = wall
+            cpus[label] = cpu
             tables[label] = (out / "runs.parquet").read_bytes()
             print(
                 f"  {label:30s} {wall:6.1f} s  ({args.runs / wall:5.1f} runs/s; "
-                f"{per_run * 1000:.0f} ms per run in a worker)"
+                f"{per_run * 1000:.0f} ms per run in a worker); CPU {cpu:.1f} s in all "
+                f"({cpu / args.runs * 1000:.0f} ms per run)"
             )
         if "1 process" in times:
             efficiency = times["1 process"] / (2 * times["2 processes"])
@@ -87,6 +98,13 @@ def main() -> None:
         print(
             f"  target (issue #15): 1,000 runs on 2 workers <= 60 s; measured {wall:.1f} s for "
             f"{args.runs:,} runs{scaled}: {'met' if met else 'NOT met'}"
+        )
+        # On a shared machine the wall time counts the waits for a core; the sweep's CPU
+        # seconds spread over its 2 workers are what 2 free cores would need at least.
+        cpu_2 = cpus["2 processes"] * 1000 / args.runs / 2
+        print(
+            f"  CPU-based: {cpus['2 processes']:.1f} CPU s for {args.runs:,} runs, i.e. >= "
+            f"{cpu_2:.1f} s for 1,000 runs on 2 free cores: {'met' if cpu_2 <= 60 else 'NOT met'}"
         )
         if len(tables) > 1:
             identical = len(set(tables.values())) == 1

@@ -333,6 +333,27 @@ def test_barabasi_albert_edges_are_networkx_graph_edges(n, m, seed):
     )
 
 
+@pytest.mark.parametrize(
+    ("n", "m", "seed"),
+    [(2, 1, 0), (6, 4, 9), (700, 1, 11), (2500, 2, 2**63 - 2), (5000, 3, 4), (3000, 4, 8)],
+)
+def test_compiled_barabasi_albert_replays_the_python_draws(n, m, seed, monkeypatch):
+    """The compiled loop (m <= 4) gives the Python loop's edges in the same order (every
+    getrandbits and every set's iteration order replayed), and NetworkX's graph."""
+    import numba  # noqa: F401 - loaded, as the array engine loads it: the compiled loop
+
+    from simulator.world.network import graphs
+
+    compiled = graphs.barabasi_albert_edges(n, m, seed)
+    monkeypatch.setattr(graphs, "SET_OF_EIGHT", 0)  # every m takes the Python loop
+    python = graphs.barabasi_albert_edges(n, m, seed)
+    assert compiled.dtype == python.dtype and compiled.tolist() == python.tolist()
+    reference = nx.barabasi_albert_graph(n, m, seed=seed)
+    assert sorted(map(tuple, np.sort(compiled, axis=1).tolist())) == sorted(
+        tuple(sorted(edge)) for edge in reference.edges()
+    )
+
+
 @pytest.mark.parametrize("kind", RANDOM + ["file"])
 @pytest.mark.parametrize("mean_degree", [6, 5])
 def test_edges_give_build_graphs_adjacency_and_graph(kind, mean_degree):

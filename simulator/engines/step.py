@@ -245,14 +245,17 @@ def run_step(model) -> StepRecord:
         model.streams.steps, engine.state, model.groups, model.rate_in_order,
         product, market or 1, model.active_rates,
     )  # fmt: skip
-    firm_quality = np.stack([firm.quality for firm in firms])
+    # One firm: its quality array as a (1, groups) view, not a copy (a step's fixed cost).
+    firm_quality = (np.stack([firm.quality for firm in firms]) if len(firms) > 1
+                    else np.asarray(firms[0].quality)[None, :])  # fmt: skip
     risks = [firm.risk for firm in firms]
+    on_offer = model.on_offer(step)  # the view's and the record's (the same step)
     view = StepView(  # 1
         step=step, scenario=model.params, quality=firms[0].quality, risk=firms[0].risk,
         reference_quality=model.reference_quality, user_state=engine.state,
         user_group=model.user_group, draws=draws, firm_quality=firm_quality,
         firm_risk=None if risks[0] is None else np.stack(risks),
-        on_offer=model.on_offer(step), installed=model.firm_counts.sum(axis=1),
+        on_offer=on_offer, installed=model.firm_counts.sum(axis=1),
         trust=model.trust_shock(step), cohorts=model.cohorts(firm_quality, risks),
     )  # fmt: skip
     if market is not None:
@@ -291,7 +294,7 @@ def run_step(model) -> StepRecord:
         tally=tally, pipeline=pipelines[0] if len(pipelines) == 1 else sum_pipelines(pipelines),
         firm=records[0], reference_quality=model.reference_quality, deployed=any(deployed),
         firms=records, firm_counts=model.firm_counts.copy(), firm_pipelines=pipelines,
-        on_offer=model.on_offer(step), market=bool(model.params.firms),
+        on_offer=on_offer, market=bool(model.params.firms),
     )  # fmt: skip
 
 
