@@ -83,7 +83,7 @@ golden: $(STAMP)
 	$(PY) -m tests.golden.regenerate
 
 ## tournament: the decision table played as a tournament (6 situations x 8 strategies, 6 seeds;
-## 3 to 5 minutes on 2 cores) into results/tournaments/decision_table/
+## about 2 minutes on 2 cores) into results/tournaments/decision_table/
 tournament: $(STAMP)
 	$(VENV)/bin/flywheel tournament scenarios/tournaments/decision_table.yaml --workers $(PYTEST_WORKERS)
 

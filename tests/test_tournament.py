@@ -187,5 +187,11 @@ def test_the_shipped_decision_table_loads_with_every_situation_and_strategy():
     assert list(spec.situations) == ["cold_start", "growing", "scale", "sensitive",
                                      "specialised", "generic"]  # fmt: skip
     assert all(s.recommended in spec.strategies for s in spec.situations.values())
-    assert "sensitive" not in tournament.played  # federated learning and DP do not exist yet
-    assert spec.strategies["sensitive"].missing == ["federated learning", "differential privacy"]
+    # every strategy is played: each of its levers is a mechanism of the simulator
+    assert tournament.played == list(spec.strategies)
+    assert not any(strategy.missing for strategy in spec.strategies.values())
+    growing = spec.strategies["growing"].set
+    assert [s["kind"] for s in growing["data.signals"]] == ["thumbs", "dwell", "copy"]
+    assert growing["reinvestment.deployment"]["policy"] == "ab_test"
+    assert spec.strategies["scale"].set["learning.kind"] == "preference"
+    assert spec.strategies["sensitive"].set["privacy"]["federated"] is True
