@@ -170,26 +170,26 @@ def uses_canary(scenario) -> bool:
                for key, value in intervention.set.items())  # fmt: skip
 
 
+def _mentions(key: str, value, hit) -> bool:
+    """Whether ``hit(key, value)`` holds for the dotted key or any key or value nested in
+    ``value`` (mappings and lists, as an intervention's ``set`` may hold them)."""
+    if hit(key, value):
+        return True
+    if isinstance(value, dict):
+        return any(_mentions(str(k), v, hit) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions("", v, hit) for v in value)
+    return False
+
+
 def _mentions_canary(key: str, value) -> bool:
     from ..scenario.deployment import CANARY_KEYS
 
-    if key.split(".")[-1] in CANARY_KEYS or value == "canary":
-        return True
-    if isinstance(value, dict):
-        return any(_mentions_canary(str(k), v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_mentions_canary("", v) for v in value)
-    return False
+    return _mentions(key, value, lambda k, v: k.split(".")[-1] in CANARY_KEYS or v == "canary")
 
 
 def _mentions_deployment(key: str, value) -> bool:
-    if "deployment" in key.split("."):
-        return True
-    if isinstance(value, dict):
-        return any(_mentions_deployment(str(k), v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_mentions_deployment("", v) for v in value)
-    return False
+    return _mentions(key, value, lambda k, v: "deployment" in k.split("."))
 
 
 def deployment_summary(timeseries) -> dict | None:

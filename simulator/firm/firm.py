@@ -429,13 +429,23 @@ class Firm:
         """``reinvestment.deployment.policy: ab_test`` (:mod:`.abtest`): start a test of the
         newest due candidate, or observe the running test and decide at its end.
         ``traffic()`` gives this step's interactions, treated and active users per group."""
+
+        def observe(test, candidate: Fitted) -> None:
+            test.observe(traffic(), candidate.quality, self.deployed.quality,
+                         self.deployment_rng)  # fmt: skip
+
+        return self._run_test(step, observe)
+
+    def _run_test(self, step: int, observe) -> bool:
+        """A tested policy's step (ab_test, shadow): start a test of the newest due
+        candidate, or ``observe(test, candidate)`` the running one and decide at its end."""
         tests, keys = self.tests, self.policy_keys
         if tests.running is None:
             tests.running = start_test(self.deployment, step, keys.duration, self.n_groups)
             return False
         test = tests.running
         candidate = self.learner.evaluate(test.candidate.model)
-        test.observe(traffic(), candidate.quality, self.deployed.quality, self.deployment_rng)
+        observe(test, candidate)
         if step < test.ends_at:
             return False
         tests.running = None
@@ -461,18 +471,12 @@ class Firm:
     def _learn_by_shadow(self, step: int, traffic) -> bool:
         """``policy: shadow`` (:mod:`.abtest`): score the newest due candidate on the logged
         interactions for ``duration`` steps, no user exposed; decide at the end."""
-        tests, keys = self.tests, self.policy_keys
-        if tests.running is None:
-            tests.running = start_test(self.deployment, step, keys.duration, self.n_groups)
-            return False
-        test = tests.running
-        candidate = self.learner.evaluate(test.candidate.model)
-        test.observe_logged(traffic()[0], self.pipeline.label_noise, candidate.quality,
-                            self.deployed.quality, self.deployment_rng)  # fmt: skip
-        if step < test.ends_at:
-            return False
-        tests.running = None
-        return self._decided(candidate, promotes(test.z(), keys.alpha))
+
+        def observe(test, candidate: Fitted) -> None:
+            test.observe_logged(traffic()[0], self.pipeline.label_noise, candidate.quality,
+                                self.deployed.quality, self.deployment_rng)  # fmt: skip
+
+        return self._run_test(step, observe)
 
     def _learn_by_canary(self, step: int, traffic) -> bool:
         """``policy: canary`` (:mod:`.canary`): start a rollout of the newest due candidate,
