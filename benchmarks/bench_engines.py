@@ -58,6 +58,14 @@ def scenario_for(kind: str, size: int, steps: int):
                                          "engine": engine})  # fmt: skip
 
 
+def timed_steps(model, steps: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``steps`` steps of ``model``."""
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        model.step()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
 def one_case(kind: str, size: int, steps: int) -> dict:
     """Run one case in this process and return its measurements."""
     from simulator.world.resources import tune_allocator
@@ -71,10 +79,7 @@ def one_case(kind: str, size: int, steps: int) -> dict:
         started = time.perf_counter()
         model = PlainFlywheel(size)
         init_s = time.perf_counter() - started
-        started, cpu = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            model.step()
-        sim_s, sim_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        sim_s, sim_cpu_s = timed_steps(model, steps)
         active = sum(1 for a in model.agents if a.state == "active")
     elif kind == "fused":
         sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -106,10 +111,7 @@ def one_case(kind: str, size: int, steps: int) -> dict:
         started = time.perf_counter()
         model = FlywheelModel(scenario)
         init_s = time.perf_counter() - started
-        started, cpu = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            model.step()
-        sim_s, sim_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        sim_s, sim_cpu_s = timed_steps(model, steps)
         active = int(model.counts[1].sum())
     return {
         "kind": kind,

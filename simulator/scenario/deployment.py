@@ -7,18 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
-
-class Section(BaseModel):
-    """As :class:`simulator.scenario.schema.Section` (kept here: ``schema.py`` imports it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def about(description: str, **constraints) -> Field:
-    return Field(description=description, **constraints)
-
+from .section import Section, about
 
 CANARY_KEYS = ("canary_pct", "ramp", "step_duration")
 """Keys of the canary policy only."""

@@ -11,19 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import model_serializer
 
-
-class Section(BaseModel):
-    """As :class:`simulator.scenario.schema.Section` (kept here so that this module needs
-    nothing from ``schema.py``, which imports it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def about(description: str, **constraints) -> Field:
-    return Field(description=description, **constraints)
-
+from .section import Section, about
 
 SOURCE_NAMES = ("users", "curated", "synthetic", "open", "bought", "lighthouse")
 """The data store's sources (:data:`simulator.firm.sources.SOURCES`), as the schema names

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -29,6 +27,7 @@ from simulator.errors import InputError
 
 from .deployment import DeploymentPolicy
 from .regulation import Delete, Fine, Forbid, Incident, Privacy
+from .section import Section, about, structural
 from .signals import Signal
 
 __all__ = [
@@ -39,19 +38,6 @@ __all__ = [
 
 Issue = tuple[tuple, str, "str | None"]
 """A cross-field problem: ``(location relative to the section, message, value repr)``."""
-
-
-def structural(description: str, **constraints: Any) -> Any:
-    """``Field`` metadata for a key fixed at step 0: interventions may not change it.
-
-    The mark is also written into the JSON schema (``"structural": true``).
-    """
-    return Field(description=description, json_schema_extra={"structural": True}, **constraints)
-
-
-def about(description: str, **constraints: Any) -> Any:
-    """``Field`` metadata for an ordinary key: its description and bounds."""
-    return Field(description=description, **constraints)
 
 
 class IssuesError(ValueError):
@@ -66,13 +52,6 @@ def raise_if(issues: list[Issue]) -> None:
     """From a model validator: report the problems (if any) at their own keys."""
     if issues:
         raise IssuesError(issues)
-
-
-class Section(BaseModel):
-    """A block of a scenario file: unknown keys, wrong types and non-finite numbers are errors."""
-
-    # strict: `true` or "0.3" is not a number; ints are still accepted for floats.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from .section import Section, about
 
 KINDS = ("thumbs", "correction", "dwell", "copy", "share", "edit")
 """The kinds of feedback signal: explicit (thumbs, correction) and implicit (the rest)."""
@@ -29,17 +31,6 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 
 DWELL_ONLY = ("threshold", "good_median", "bad_median", "spread")
 """Keys of the dwell-time model, which only a dwell signal has."""
-
-
-class Section(BaseModel):
-    """As :class:`simulator.scenario.schema.Section` (kept here so that this module needs
-    nothing from ``schema.py``, which imports it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def about(description: str, **constraints) -> Any:
-    return Field(description=description, **constraints)
 
 
 PerGroup = float | dict[str, float]
