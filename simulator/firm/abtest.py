@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm
 
+from ..numerics import binomial
 from .deployment import Deployment, Trained
 
 HASH_MULTIPLIER = 2654435761
@@ -86,10 +87,10 @@ class RunningTest:
         """One step's observations (the module docstring's draws, in this order)."""
         interactions, treated, active = (np.asarray(x, dtype=np.int64) for x in traffic)
         share = np.divide(treated, active, out=np.zeros(len(active)), where=active > 0)
-        n_treatment = rng.binomial(interactions, share)
+        n_treatment = binomial(rng, interactions, share)
         n_control = interactions - n_treatment
-        s_treatment = rng.binomial(n_treatment, np.clip(candidate_quality, 0.0, 1.0))
-        s_control = rng.binomial(n_control, np.clip(deployed_quality, 0.0, 1.0))
+        s_treatment = binomial(rng, n_treatment, np.clip(candidate_quality, 0.0, 1.0))
+        s_control = binomial(rng, n_control, np.clip(deployed_quality, 0.0, 1.0))
         self.trials += np.stack([n_treatment, n_control])
         self.successes += np.stack([s_treatment, s_control])
 
@@ -101,8 +102,8 @@ class RunningTest:
         noise = np.asarray(label_noise, dtype=float)
         scored = [noise + (1.0 - 2.0 * noise) * np.clip(q, 0.0, 1.0)
                   for q in (candidate_quality, deployed_quality)]  # fmt: skip
-        s_candidate = rng.binomial(interactions, scored[0])
-        s_deployed = rng.binomial(interactions, scored[1])
+        s_candidate = binomial(rng, interactions, scored[0])
+        s_deployed = binomial(rng, interactions, scored[1])
         self.trials += np.stack([interactions, interactions])
         self.successes += np.stack([s_candidate, s_deployed])
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numerics import binomial
 from .pipeline import Labelled, PipelineCounts, labels, quality_filter, reinvestment
 from .signals import thumbs_signals
 
@@ -38,7 +39,7 @@ def build_pairs(
 ) -> tuple[np.ndarray, Labelled]:  # fmt: skip
     """This step's pairs per group and, of them, the ones used for training (split into
     clean and flipped), drawn in the order of the module docstring."""
-    pairs = rng.binomial(thumbs, pair_share)
+    pairs = binomial(rng, thumbs, pair_share)
     labelled = labels(pairs, label_noise, rng)
     kept = quality_filter(labelled, recall, false_accept, rng)
     return pairs, reinvestment(kept, reinvestment_rate, rng)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..numerics import binomial
+
 
 @dataclass(frozen=True)
 class Labelled:
@@ -61,12 +63,12 @@ class PipelineCounts:
 
 def feedback(interactions: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Signals emitted: each interaction yields one with probability ``rate``."""
-    return rng.binomial(interactions, rate)
+    return binomial(rng, interactions, rate)
 
 
 def labels(signals: np.ndarray, label_noise: np.ndarray, rng: np.random.Generator) -> Labelled:
     """Split signals into clean and wrong: each is wrong with its group's ``label_noise``."""
-    wrong = rng.binomial(signals, label_noise)
+    wrong = binomial(rng, signals, label_noise)
     return Labelled(clean=signals - wrong, wrong=wrong)
 
 
@@ -75,13 +77,13 @@ def quality_filter(
 ) -> Labelled:
     """Keep a clean signal with ``recall`` and a wrong one with ``false_accept``."""
     return Labelled(
-        clean=rng.binomial(batch.clean, recall), wrong=rng.binomial(batch.wrong, false_accept)
+        clean=binomial(rng, batch.clean, recall), wrong=binomial(rng, batch.wrong, false_accept)
     )
 
 
 def reinvestment(batch: Labelled, rate: float, rng: np.random.Generator) -> Labelled:
     """Use a share ``rate`` of what the filter kept for training."""
-    return Labelled(clean=rng.binomial(batch.clean, rate), wrong=rng.binomial(batch.wrong, rate))
+    return Labelled(clean=binomial(rng, batch.clean, rate), wrong=binomial(rng, batch.wrong, rate))
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from ..numerics import binomial
 from ..scenario.signals import KIND_DEFAULTS
 from .pipeline import Labelled, PipelineCounts
 
@@ -163,16 +164,16 @@ class SignalPipeline:
                 batches.append(SignalBatch(spec, nothing, nothing, nothing))
                 continue
             chance, noise = spec.yield_and_noise(quality)
-            emitted = rng.binomial(interactions, chance)
-            wrong = rng.binomial(emitted, noise)
+            emitted = binomial(rng, interactions, chance)
+            wrong = binomial(rng, emitted, noise)
             labelled = Labelled(clean=emitted - wrong, wrong=wrong)
             kept = Labelled(
-                clean=rng.binomial(labelled.clean, self.filter_recall),
-                wrong=rng.binomial(labelled.wrong, self.filter_false_accept),
+                clean=binomial(rng, labelled.clean, self.filter_recall),
+                wrong=binomial(rng, labelled.wrong, self.filter_false_accept),
             )
             used = Labelled(
-                clean=rng.binomial(kept.clean, self.reinvestment_rate),
-                wrong=rng.binomial(kept.wrong, self.reinvestment_rate),
+                clean=binomial(rng, kept.clean, self.reinvestment_rate),
+                wrong=binomial(rng, kept.wrong, self.reinvestment_rate),
             )
             batches.append(SignalBatch(spec, labelled, kept, used))
         kept = Labelled(

@@ -1,0 +1,109 @@
+"""Fast paths that must draw exactly the numbers of the plain NumPy calls they replace.
+
+Each is chosen by size alone (short arrays, many users), so a scenario's results may not
+depend on which one ran: the draws, the generator's state afterwards and a whole run are
+compared with the fast path forced on and off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator import run
+from simulator.engines import draws as draws_module
+from simulator.engines.draws import draw_clocks
+from simulator.numerics import SHORT, binomial, poisson
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+chances = st.one_of(
+    st.sampled_from([0.0, 1.0, 0.5, 1e-12, 0.999999]), st.floats(0.0, 1.0, allow_nan=False)
+)
+
+
+def _same_stream(a: np.random.Generator, b: np.random.Generator) -> bool:
+    return a.bit_generator.state == b.bit_generator.state
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 10**8), min_size=0, max_size=SHORT + 2),
+    chance=st.one_of(chances, st.lists(chances, min_size=0, max_size=SHORT + 2)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_binomial_draws_what_numpy_draws(counts, chance, seed):
+    """Element by element, ``binomial`` gives NumPy's numbers, dtype and shape, and leaves
+    the stream where NumPy does (BTPE above n p = 30, inversion below, p > 0.5 mirrored:
+    every branch of NumPy's sampler is reached by these counts and chances)."""
+    n = np.asarray(counts, dtype=np.int64)
+    if isinstance(chance, list) and len(chance) not in (len(counts), 1):
+        chance = chance[: len(counts)] + [0.5] * (len(counts) - len(chance))
+    expected_rng, rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    expected = expected_rng.binomial(n, chance)
+    got = binomial(rng, n, chance)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert _same_stream(rng, expected_rng)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rates=st.lists(st.floats(0.0, 1e7, allow_nan=False), min_size=0, max_size=SHORT + 2),
+    two_dimensional=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_poisson_draws_what_numpy_draws(rates, two_dimensional, seed):
+    """Small means (inversion), large ones (PTRS, from 10), zero, and a (firms, groups)
+    table: NumPy's numbers in C order, and the stream left where NumPy leaves it."""
+    lam = np.asarray(rates, dtype=float)
+    if two_dimensional and len(lam) % 2 == 0:
+        lam = lam.reshape(2, -1)
+    expected_rng, rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    expected = expected_rng.poisson(lam)
+    got = poisson(rng, lam)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert _same_stream(rng, expected_rng)
+
+
+def test_short_draws_reject_what_numpy_rejects():
+    with pytest.raises(ValueError):
+        binomial(np.random.default_rng(0), np.array([3, -1]), 0.5)
+    with pytest.raises(ValueError):
+        binomial(np.random.default_rng(0), np.array([3, 4]), 1.5)
+    with pytest.raises(ValueError):
+        poisson(np.random.default_rng(0), np.array([1.0, -2.0]))
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 2_049, 100_000])
+@pytest.mark.parametrize("mix", ["random", "all potential", "none potential"])
+def test_compiled_clocks_draw_what_numpy_draws(size, mix):
+    """The compiled loop (Numba's generator methods) gives NumPy's clocks, the same list of
+    potential users and the same word-of-mouth clocks, and leaves the stream in NumPy's
+    state: the ziggurat's rare tail draws included (100,000 users x 2 draws reach it)."""
+    state = np.random.default_rng(size).integers(0, 3, size).astype(np.int8)
+    if mix != "random":
+        state[:] = 0 if mix == "all potential" else 1
+    expected_rng, rng = np.random.default_rng(size + 1), np.random.default_rng(size + 1)
+    expected = draw_clocks(expected_rng, state, compiled=False)
+    got = draw_clocks(rng, state, compiled=True)
+    for e, g in zip(expected, got, strict=True):
+        assert g.dtype == e.dtype and np.array_equal(g, e)
+    assert _same_stream(rng, expected_rng)
+
+
+def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
+    """The baseline with the compiled clocks at every size and with NumPy's at every size:
+    the same table to the bit."""
+    options = dict(overrides={"population.size": 3_000}, steps=60, engine="array")
+    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 0)
+    compiled = run(BASELINE, **options).timeseries
+    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 10**12)
+    plain = run(BASELINE, **options).timeseries
+    assert compiled.equals(plain)
+    assert compiled["active_users"].iloc[-1] > 0
