@@ -17,32 +17,36 @@ def steps_per_year(dt: float) -> int:
     return max(1, round(52 / dt))
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` as floats, NaN where the denominator is 0."""
     denominator = denominator.astype(float)
-    return (numerator / denominator.where(denominator != 0)).astype(float)
+    return (numerator / np.where(denominator != 0, denominator, np.nan)).astype(float)
 
 
 def add_health_columns(timeseries: pd.DataFrame, dt: float) -> pd.DataFrame:
     """Add the five flywheel-health metrics as columns, each against one year earlier.
 
     Before the first year, "a year ago" is the start (step 0). A rate whose
-    denominator is 0 (no data or no users yet) is left empty (NaN).
+    denominator is 0 (no data or no users yet) is left empty (NaN). Computed on the
+    columns' arrays (the same elementwise arithmetic as on the Series, without pandas'
+    per-operation cost: a sweep computes this for every run).
     """
-    out = timeseries.copy()
     lag = steps_per_year(dt)
-    earlier = np.maximum(out.index.to_numpy() - lag, 0)
+    earlier = np.maximum(np.arange(len(timeseries)) - lag, 0)
+    # The index is a RangeIndex from 0 (the data collector's rows), so row i is step i.
+    column = {name: timeseries[name].to_numpy() for name in _HEALTH_INPUTS}
+    data, quality, users = column["training_examples"], column["quality"], column["active_users"]
+    data_then, quality_then = data[earlier], quality[earlier]
+    return timeseries.assign(
+        data_growth_rate=_ratio(data - data_then, data_then),
+        model_improvement_rate=_ratio(quality - quality_then, quality_then),
+        user_growth_rate=_ratio(users, users[earlier]),
+        data_per_user=_ratio(data, users),
+        feedback_rate=_ratio(column["signals"], column["interactions"]),
+    )
 
-    def year_ago(column: str) -> pd.Series:
-        return pd.Series(out[column].to_numpy()[earlier], index=out.index)
 
-    data_then = year_ago("training_examples")
-    quality_then = year_ago("quality")
-    out["data_growth_rate"] = _ratio(out["training_examples"] - data_then, data_then)
-    out["model_improvement_rate"] = _ratio(out["quality"] - quality_then, quality_then)
-    out["user_growth_rate"] = _ratio(out["active_users"], year_ago("active_users"))
-    out["data_per_user"] = _ratio(out["training_examples"], out["active_users"])
-    out["feedback_rate"] = _ratio(out["signals"], out["interactions"])
-    return out
+_HEALTH_INPUTS = ("training_examples", "quality", "active_users", "signals", "interactions")
 
 
 def _finite_or_none(value: float) -> float | None:
