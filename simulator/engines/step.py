@@ -178,7 +178,9 @@ class StepTally:
         each churner and switcher was on before the step)."""
 
         def count(users: np.ndarray) -> np.ndarray:
-            return np.bincount(group[users], minlength=n_groups).astype(np.int64)
+            if not len(users):  # most steps have no rejoins, some no churns
+                return np.zeros(n_groups, dtype=np.int64)
+            return np.bincount(group[users], minlength=n_groups).astype(np.int64, copy=False)
 
         tally = cls(
             adoptions=count(moves.users(*JOINS)),
