@@ -26,16 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
-from .abtest import RunningTest
+from .abtest import RunningTest, critical_z
 from .deployment import Deployment, Trained
 
 
 def rolls_back(z: float, alpha: float) -> bool:
     """Whether the one-sided test at ``alpha`` says the canary is worse: ``z < -z_(1-alpha)``
     (no evidence, ``nan``: it is not rolled back)."""
-    return bool(np.isfinite(z) and z < -float(norm.isf(alpha)))
+    return bool(np.isfinite(z) and z < -critical_z(alpha))
 
 
 @dataclass
