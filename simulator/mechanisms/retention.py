@@ -186,8 +186,8 @@ class Retention(UserMechanism):
 
     def decide_all(self, users, members: Members, params: RetentionParams, draws) -> Decision:
         if (
-            params.firm_quality is None
-            and params.risk is None
+            params.risk is None
+            and params.firm_risk is None
             and members.whole
             and not params.warning
         ):  # a privacy incident's warning: the general path
@@ -218,7 +218,8 @@ class Retention(UserMechanism):
         return Decision(moves={Move.CHURN: np.flatnonzero(churns)}, satisfaction=satisfaction)
 
     def _decide_all_compiled(self, users, params: RetentionParams, draws) -> Decision:
-        """The vector kernel for one product under the hazard rule, in one compiled pass.
+        """The vector kernel under the hazard rule (one product or a market), in one
+        compiled pass.
 
         The pass updates everyone's satisfaction and lists the active users whose clock is
         below an upper bound on the churn hazard of their block of users (the hazard of
@@ -228,11 +229,14 @@ class Retention(UserMechanism):
         """
         satisfaction = users.spare_satisfaction()
         candidates = users.scratch("churn_candidates", np.intp)
+        if params.firm_quality is None:
+            product, table = _ONE_PRODUCT, np.asarray(params.quality, dtype=float)[None, :]
+        else:  # each user's own product's quality
+            product, table = users.product, np.asarray(params.firm_quality, dtype=float)
         count = _satisfaction_and_churn_candidates(
-            users.state, users.satisfaction, users.row,
-            np.asarray(params.quality, dtype=float), params.satisfaction_rate, draws.clock,
-            params.reference_quality, params.base_rate, params.sensitivity, params.dt,
-            satisfaction, candidates,
+            users.state, users.satisfaction, product, users.row, table,
+            params.satisfaction_rate, draws.clock, params.reference_quality, params.base_rate,
+            params.sensitivity, params.dt, satisfaction, candidates,
         )  # fmt: skip
         candidates = candidates[:count]
         table = users.lock_in_table(params.lock_in, params.lock_in_time)
@@ -244,6 +248,9 @@ class Retention(UserMechanism):
         return Decision(moves={Move.CHURN: churners}, satisfaction=satisfaction)
 
 
+_ONE_PRODUCT = np.zeros(0, dtype=np.int8)
+"""The ``product`` of :func:`_satisfaction_and_churn_candidates` for one product."""
+
 BOUND_BLOCK = 2048
 """Users per block of :func:`_satisfaction_and_churn_candidates` (one hazard bound each)."""
 
@@ -254,11 +261,14 @@ hazard's (libm against NumPy's), which may differ in the last bits."""
 
 @jit
 def _satisfaction_and_churn_candidates(
-    state, satisfaction, group, quality, rate, clock, reference, base_rate, sensitivity, dt,
-    out, candidates,
+    state, satisfaction, product, row, table, rate, clock, reference, base_rate, sensitivity,
+    dt, out, candidates,
 ):  # fmt: skip
     """Everyone's :func:`updated_satisfaction` into ``out``; the active users who may churn
     into ``candidates``; returns how many.
+
+    A user experiences ``table[p, row]``, ``p`` their product (``product``; empty for one
+    product: firm 0), and 0.0 on no product, as :meth:`ArrayUsers.per_product` gives it.
 
     The churn hazard falls with satisfaction (``sensitivity >= 0``) and the lock-in factor
     is at most 1, so in a block of users no active user's hazard exceeds
@@ -266,6 +276,12 @@ def _satisfaction_and_churn_candidates(
     updated satisfaction among active users: a user whose clock is above that bound
     (times ``dt``) cannot churn, whatever their exact hazard.
     """
+    one_product = len(product) == 0
+
+    def experienced(i):
+        p = 0 if one_product else product[i]
+        return table[p, row[i]] if p >= 0 else 0.0
+
     # Added to a user's satisfaction for the block's minimum: 0 if active, else infinite.
     ignore = np.full(3, np.inf)
     ignore[ACTIVE_CODE] = 0.0
@@ -279,25 +295,25 @@ def _satisfaction_and_churn_candidates(
         i = start
         while i + 4 <= end:
             s = satisfaction[i]
-            s = s + rate * (quality[group[i]] - s)
+            s = s + rate * (experienced(i) - s)
             out[i] = s
             low0 = min(low0, s + ignore[state[i]])
             s = satisfaction[i + 1]
-            s = s + rate * (quality[group[i + 1]] - s)
+            s = s + rate * (experienced(i + 1) - s)
             out[i + 1] = s
             low1 = min(low1, s + ignore[state[i + 1]])
             s = satisfaction[i + 2]
-            s = s + rate * (quality[group[i + 2]] - s)
+            s = s + rate * (experienced(i + 2) - s)
             out[i + 2] = s
             low2 = min(low2, s + ignore[state[i + 2]])
             s = satisfaction[i + 3]
-            s = s + rate * (quality[group[i + 3]] - s)
+            s = s + rate * (experienced(i + 3) - s)
             out[i + 3] = s
             low3 = min(low3, s + ignore[state[i + 3]])
             i += 4
         while i < end:
             s = satisfaction[i]
-            s = s + rate * (quality[group[i]] - s)
+            s = s + rate * (experienced(i) - s)
             out[i] = s
             low0 = min(low0, s + ignore[state[i]])
             i += 1
