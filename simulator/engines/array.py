@@ -26,9 +26,6 @@ from ..mechanisms.retention import lock_in_table
 from ..mechanisms.states import ACTIVE_CODE, CHURNED_CODE, commit_all
 from .step import StepMoves, StepPlan, decide_with_kernels
 
-BINCOUNT_FROM = 100
-"""Neighbour updates touching more than 1/100 of the users use a dense ``bincount``."""
-
 
 class ArrayUsers:
     """All users of a run as arrays indexed by user (= graph node); implements ``UserEngine``.
@@ -202,28 +199,10 @@ class ArrayUsers:
         if self.neighbours_on is None:
             _add_to_neighbours(indptr, indices, users, change, self.active_neighbours)
             return
-        starts, ends = indptr[users], indptr[users + 1]
-        lengths = ends - starts
-        # Concatenate the neighbour slices of all users without a Python loop.
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        neighbours = indices[np.arange(lengths.sum()) + offsets]
-        # Scatter-add: ``add.at`` costs ~40 ns per entry, a dense ``bincount`` ~1 ns per
-        # user; switch where they cross (measured; integers, so both give the same counts).
-        if len(neighbours) * BINCOUNT_FROM > len(self.active_neighbours):
-            counts = np.bincount(neighbours, minlength=len(self.active_neighbours))
-            self.active_neighbours += (counts if change > 0 else -counts).astype(np.int32)
-        else:
-            np.add.at(self.active_neighbours, neighbours, change)
-        if self.neighbours_on is None:
-            return
-        size = len(self.active_neighbours)
-        key = np.repeat(np.asarray(products, dtype=np.int64), lengths) * size + neighbours
-        flat = self.neighbours_on.reshape(-1)  # a view: the array is C-contiguous
-        if len(key) * BINCOUNT_FROM > size:
-            counts = np.bincount(key, minlength=flat.size).astype(np.int32)
-            flat += counts if change > 0 else -counts
-        else:
-            np.add.at(flat, key, change)
+        _add_to_neighbours_on(
+            indptr, indices, users, np.asarray(products), change, self.active_neighbours,
+            self.neighbours_on,
+        )  # fmt: skip
 
     def user_arrays(self) -> dict[str, np.ndarray]:
         """Per-user state, as :meth:`FlywheelModel.user_arrays` returns it."""
@@ -233,6 +212,18 @@ class ArrayUsers:
             "active_neighbours": self.active_neighbours.astype(np.int64),
             "satisfaction": np.where(self.state == ACTIVE_CODE, self.satisfaction, np.nan),
         } | ({} if self.product is None else {"product": self.product.astype(np.int64)})
+
+
+@jit
+def _add_to_neighbours_on(indptr, indices, users, products, change, counts, counts_on):
+    """:func:`_add_to_neighbours`, and ``change`` to ``counts_on[products[k]]`` of every
+    neighbour of ``users[k]`` (integers: the same counts in any order)."""
+    for k in range(len(users)):
+        user, product = users[k], products[k]
+        for position in range(indptr[user], indptr[user + 1]):
+            neighbour = indices[position]
+            counts[neighbour] += change
+            counts_on[product, neighbour] += change
 
 
 @jit
