@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from simulator import run
 from simulator.engines import draws as draws_module
-from simulator.engines.draws import draw_clocks
+from simulator.engines.draws import GroupOrder, draw_clocks
 from simulator.numerics import SHORT, binomial, poisson
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
@@ -107,3 +107,27 @@ def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
     plain = run(BASELINE, **options).timeseries
     assert compiled.equals(plain)
     assert compiled["active_users"].iloc[-1] > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    size=st.integers(1, 3_000),
+    n_groups=st.integers(1, 4),
+    n_firms=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_expected_interactions_per_product_are_the_same_sums(size, n_groups, n_firms, seed):
+    """The compiled pass in user order and the weighted bincount in group order add each
+    firm's and group's rates in the same order, so the sums are the same to the bit."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, n_groups, size).astype(np.int16)
+    state = rng.integers(0, 3, size).astype(np.int8)
+    product = np.where(state == 1, rng.integers(0, n_firms, size), -1).astype(np.int8)
+    groups = GroupOrder.of(group, n_groups)
+    rate = rng.gamma(4.0, 0.75, size)  # activity x multiplier, as a model's rates
+    args = (state, groups, rate[groups.order], product, n_firms)
+    compiled = draws_module._expected_by_product(*args, compiled=True)
+    plain = draws_module._expected_by_product(*args, compiled=False)
+    assert compiled.shape == plain.shape == (n_firms, n_groups)
+    assert np.array_equal(compiled, plain)
+    assert np.array_equal(draws_module._expected_by_product(*args, rate, compiled=True), plain)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compiled import jit
+from ..compiled import loaded as compiled_loaded
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
 from ..numerics import poisson
@@ -175,12 +176,7 @@ def draw_step(
             interactions=interactions,
             firm_interactions=None if product is None else interactions[None, :],
         )
-    n_groups = len(groups.bounds) - 1
-    if rate_by_user is None:
-        rate_by_user = np.empty(size)
-        rate_by_user[groups.order] = rate_in_order
-    expected = np.zeros((n_firms, n_groups))
-    _rates_by_product(groups.group, state, product, rate_by_user, expected)
+    expected = _expected_by_product(state, groups, rate_in_order, product, n_firms, rate_by_user)
     by_firm = poisson(rng, expected)
     return StepDraws(
         clock=clock,
@@ -189,6 +185,39 @@ def draw_step(
         interactions=by_firm.sum(axis=0),
         firm_interactions=by_firm,
     )
+
+
+def _expected_by_product(
+    state,
+    groups: GroupOrder,
+    rate_in_order,
+    product,
+    n_firms: int,
+    rate_by_user=None,
+    compiled: bool | None = None,
+) -> np.ndarray:
+    """The active users' summed rates per firm's product and group, shape (firms, groups).
+
+    Compiled (from :data:`COMPILED_CLOCKS_FROM` users, or once Numba is loaded): one pass
+    in user order; else a weighted ``bincount`` over the users in group order. Each sum
+    adds the same values in the same order either way (a group's users are in index
+    order within group order), so the two give the same bits (tested).
+    """
+    n_groups = len(groups.bounds) - 1
+    if compiled is None:
+        compiled = len(state) >= COMPILED_CLOCKS_FROM or compiled_loaded()
+    if compiled:
+        if rate_by_user is None:
+            rate_by_user = np.empty(len(state))
+            rate_by_user[groups.order] = rate_in_order
+        expected = np.zeros((n_firms, n_groups))
+        _rates_by_product(groups.group, state, product, rate_by_user, expected)
+        return expected
+    ordered = groups.order
+    key = product[ordered].astype(np.int64) * n_groups + groups.group_in_order
+    key[state[ordered] != ACTIVE] = n_firms * n_groups  # a bin for users on no product
+    expected = np.bincount(key, weights=rate_in_order, minlength=n_firms * n_groups + 1)
+    return expected[:-1].reshape(n_firms, n_groups)
 
 
 COMPILED_CLOCKS_FROM = 20_000

@@ -12,13 +12,13 @@ import functools
 import math
 import os
 import random
-import sys
 
 import networkx as nx
 import numpy as np
 import scipy.sparse
 
 from simulator.compiled import jit
+from simulator.compiled import loaded as compiled_loaded
 from simulator.errors import InputError
 
 from .files import read_network_file
@@ -246,7 +246,7 @@ def barabasi_albert_edges(n: int, m: int, seed: int) -> np.ndarray:
     targets uniformly from ``repeated_nodes`` and both ends are appended.
     """
     generator = random.Random(seed)
-    fast = m <= SET_OF_EIGHT and 2 * m * n < 2**31 and "numba" in sys.modules
+    fast = m <= SET_OF_EIGHT and 2 * m * n < 2**31 and compiled_loaded()
     if fast and _choice_is_getrandbits():
         # The same draws replayed by a compiled loop (at 10^4 users 1 ms instead of 18), once
         # Numba is loaded (by the array engine): importing it for a graph alone would cost more.
