@@ -131,3 +131,17 @@ def test_expected_interactions_per_product_are_the_same_sums(size, n_groups, n_f
     assert compiled.shape == plain.shape == (n_firms, n_groups)
     assert np.array_equal(compiled, plain)
     assert np.array_equal(draws_module._expected_by_product(*args, rate, compiled=True), plain)
+
+
+@pytest.mark.parametrize("size", [30_000, 100_000])
+def test_compiled_picks_draw_what_numpy_draws(size, monkeypatch):
+    """A market's uniforms for the users not active: the compiled pass (from 20,000 users)
+    and NumPy's call give the same numbers in the same places and leave the stream alike."""
+    state = np.random.default_rng(size).integers(0, 3, size).astype(np.int8)
+    got_rng, expected_rng = np.random.default_rng(7), np.random.default_rng(7)
+    got, _ = draws_module.draw_market(got_rng, state, 0.1)
+    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 10**12)
+    expected, _ = draws_module.draw_market(expected_rng, state, 0.1)
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert not np.isnan(got[state != 1]).any()  # (some active users reconsider too)
+    assert _same_stream(got_rng, expected_rng)

@@ -261,9 +261,13 @@ def draw_market(
     coin per user, in work proportional to those who do), each with a uniform too.
     """
     size = len(state)
-    pick = np.full(size, np.nan)
-    waiting = np.flatnonzero(state != ACTIVE)
-    pick[waiting] = rng.random(len(waiting))
+    if size >= COMPILED_CLOCKS_FROM:  # one pass, the same numbers (see draw_clocks)
+        pick = np.empty(size)
+        _draw_picks(rng, state, pick)
+    else:
+        pick = np.full(size, np.nan)
+        waiting = np.flatnonzero(state != ACTIVE)
+        pick[waiting] = rng.random(len(waiting))
     if reconsider_probability <= 0:
         return pick, None
     active = np.flatnonzero(state == ACTIVE)
@@ -288,6 +292,13 @@ def _draw_clocks(rng, state, clock, potential):
     for k in range(count):
         word_of_mouth[k] = rng.standard_exponential()
     return word_of_mouth
+
+
+@jit
+def _draw_picks(rng, state, pick):
+    """``pick``: a uniform for each user not active, in index order, NaN for the others."""
+    for i in range(len(state)):
+        pick[i] = rng.random() if state[i] != ACTIVE else np.nan
 
 
 @jit
