@@ -101,9 +101,9 @@ def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
     """The baseline with the compiled clocks at every size and with NumPy's at every size:
     the same table to the bit."""
     options = dict(overrides={"population.size": 3_000}, steps=60, engine="array")
-    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 0)
+    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 0)
     compiled = run(BASELINE, **options).timeseries
-    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 10**12)
+    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
     plain = run(BASELINE, **options).timeseries
     assert compiled.equals(plain)
     assert compiled["active_users"].iloc[-1] > 0
@@ -140,7 +140,7 @@ def test_compiled_picks_draw_what_numpy_draws(size, monkeypatch):
     state = np.random.default_rng(size).integers(0, 3, size).astype(np.int8)
     got_rng, expected_rng = np.random.default_rng(7), np.random.default_rng(7)
     got, _ = draws_module.draw_market(got_rng, state, 0.1)
-    monkeypatch.setattr(draws_module, "COMPILED_CLOCKS_FROM", 10**12)
+    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
     expected, _ = draws_module.draw_market(expected_rng, state, 0.1)
     assert np.array_equal(got, expected, equal_nan=True)
     assert not np.isnan(got[state != 1]).any()  # (some active users reconsider too)

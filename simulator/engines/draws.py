@@ -187,6 +187,11 @@ def draw_step(
     )
 
 
+COMPILED_DRAWS_FROM = 20_000
+"""Users from which the step's draws (:func:`draw_clocks`, a market's picks and expected
+interactions) run as compiled loops: the same numbers as NumPy's calls, fewer passes."""
+
+
 def _expected_by_product(
     state,
     groups: GroupOrder,
@@ -198,14 +203,14 @@ def _expected_by_product(
 ) -> np.ndarray:
     """The active users' summed rates per firm's product and group, shape (firms, groups).
 
-    Compiled (from :data:`COMPILED_CLOCKS_FROM` users, or once Numba is loaded): one pass
+    Compiled (from :data:`COMPILED_DRAWS_FROM` users, or once Numba is loaded): one pass
     in user order; else a weighted ``bincount`` over the users in group order. Each sum
     adds the same values in the same order either way (a group's users are in index
     order within group order), so the two give the same bits (tested).
     """
     n_groups = len(groups.bounds) - 1
     if compiled is None:
-        compiled = len(state) >= COMPILED_CLOCKS_FROM or compiled_loaded()
+        compiled = len(state) >= COMPILED_DRAWS_FROM or compiled_loaded()
     if compiled:
         if rate_by_user is None:
             rate_by_user = np.empty(len(state))
@@ -220,10 +225,6 @@ def _expected_by_product(
     return expected[:-1].reshape(n_firms, n_groups)
 
 
-COMPILED_CLOCKS_FROM = 20_000
-"""Users from which :func:`draw_clocks` draws in a compiled loop (same numbers)."""
-
-
 def draw_clocks(
     rng: np.random.Generator, state: np.ndarray, compiled: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,15 +232,15 @@ def draw_clocks(
     index order) and a standard exponential for each of them: ``(clock, potential,
     word_of_mouth)``.
 
-    From :data:`COMPILED_CLOCKS_FROM` users (or with ``compiled=True``) one compiled loop
+    From :data:`COMPILED_DRAWS_FROM` users (or with ``compiled=True``) one compiled loop
     draws them with Numba's implementation of the generator's methods, which produces the
     same numbers as NumPy's from the same bit generator and leaves it in the same state
-    (tested), at 3.8 ns a draw against NumPy's 9 ns (measured at 10^6 users); below,
-    the ~30 us of handing the generator to compiled code is not worth it.
+    (tested), at 4-6 ns a draw against NumPy's 6-9 ns (measured at 10^6 users); below,
+    the 15-30 us of handing the generator to compiled code is not worth it.
     """
     size = len(state)
     if compiled is None:
-        compiled = size >= COMPILED_CLOCKS_FROM
+        compiled = size >= COMPILED_DRAWS_FROM
     if not compiled:
         clock = rng.standard_exponential(size)
         potential = np.flatnonzero(state == POTENTIAL)
@@ -261,7 +262,7 @@ def draw_market(
     coin per user, in work proportional to those who do), each with a uniform too.
     """
     size = len(state)
-    if size >= COMPILED_CLOCKS_FROM:  # one pass, the same numbers (see draw_clocks)
+    if size >= COMPILED_DRAWS_FROM:  # one pass, the same numbers (see draw_clocks)
         pick = np.empty(size)
         _draw_picks(rng, state, pick)
     else:
