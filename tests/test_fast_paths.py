@@ -145,3 +145,53 @@ def test_compiled_picks_draw_what_numpy_draws(size, monkeypatch):
     assert np.array_equal(got, expected, equal_nan=True)
     assert not np.isnan(got[state != 1]).any()  # (some active users reconsider too)
     assert _same_stream(got_rng, expected_rng)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    satisfaction=st.floats(-2.0, 3.0),
+    reference=st.floats(0.0, 1.0),
+    base_rate=st.floats(0.0, 5.0),
+    sensitivity=st.floats(0.0, 400.0),
+    factor=st.one_of(st.just(1.0), st.floats(0.0, 1.0)),
+    dt=st.sampled_from([0.5, 1.0, 3.0]),
+    ratio=st.one_of(st.floats(0.99, 1.01), st.floats(0.0, 3.0)),
+)
+def test_agent_churn_shortcut_only_rules_out_what_the_hazard_rules_out(
+    satisfaction, reference, base_rate, sensitivity, factor, dt, ratio
+):
+    """The agent engine skips the exact hazard when the clock is above the hazard at no
+    lock-in: whenever it does, the exact hazard (NumPy's exp, any lock-in factor <= 1)
+    does not fire either. The clock is drawn around that hazard (``ratio`` near 1 most
+    often), where a wrong bound would be caught."""
+    from simulator.mechanisms.base import fires
+    from simulator.mechanisms.retention import (
+        RetentionParams,
+        _cannot_churn,
+        churn_hazard_locked,
+    )
+
+    with np.errstate(over="ignore", invalid="ignore"):  # exp(400 x 3): inf, skipped below
+        unlocked = float(churn_hazard_locked(satisfaction, reference, base_rate, sensitivity, 1.0))
+        clock = ratio * unlocked * dt
+    if not np.isfinite(clock):
+        return
+    params = RetentionParams(
+        dt=dt, quality=[0.5], satisfaction_rate=0.3, reference_quality=reference,
+        base_rate=base_rate, sensitivity=sensitivity, lock_in=0.5, lock_in_time=26.0,
+        risk=None,
+    )  # fmt: skip
+    if _cannot_churn(satisfaction, params, clock):
+        hazard = churn_hazard_locked(satisfaction, reference, base_rate, sensitivity, factor)
+        assert not fires(hazard, dt, clock)
+
+
+def test_agent_churn_shortcut_leaves_overflow_and_nan_to_the_exact_hazard():
+    from simulator.mechanisms.retention import RetentionParams, _cannot_churn
+
+    params = RetentionParams(
+        dt=1.0, quality=[0.5], satisfaction_rate=0.3, reference_quality=0.9, base_rate=0.01,
+        sensitivity=1e4, lock_in=0.5, lock_in_time=26.0, risk=None,
+    )  # fmt: skip
+    assert not _cannot_churn(0.0, params, 5.0)  # exp(9000) would overflow math.exp
+    assert not _cannot_churn(float("nan"), params, 5.0)
