@@ -195,13 +195,11 @@ class ArrayUsers:
         (and, in a market, to their count of neighbours on each user's product)."""
         if len(users) == 0:
             return
-        indptr, indices = self.adjacency.indptr, self.adjacency.indices
-        if self.neighbours_on is None:
-            _add_to_neighbours(indptr, indices, users, change, self.active_neighbours)
-            return
-        _add_to_neighbours_on(
-            indptr, indices, users, np.asarray(products), change, self.active_neighbours,
-            self.neighbours_on,
+        one_product = self.neighbours_on is None
+        _add_to_neighbours(
+            self.adjacency.indptr, self.adjacency.indices, users,
+            _NO_PRODUCTS if one_product else np.asarray(products), change,
+            self.active_neighbours, _NO_COUNTS if one_product else self.neighbours_on,
         )  # fmt: skip
 
     def user_arrays(self) -> dict[str, np.ndarray]:
@@ -214,21 +212,21 @@ class ArrayUsers:
         } | ({} if self.product is None else {"product": self.product.astype(np.int64)})
 
 
+_NO_PRODUCTS = np.zeros(0, dtype=np.int8)
+_NO_COUNTS = np.zeros((0, 0), dtype=np.int32)
+"""One product: :func:`_add_to_neighbours` has no counts per product to update."""
+
+
 @jit
-def _add_to_neighbours_on(indptr, indices, users, products, change, counts, counts_on):
-    """:func:`_add_to_neighbours`, and ``change`` to ``counts_on[products[k]]`` of every
-    neighbour of ``users[k]`` (integers: the same counts in any order)."""
+def _add_to_neighbours(indptr, indices, users, products, change, counts, counts_on):
+    """Add ``change`` to ``counts`` of every neighbour of each of ``users`` (CSR rows) and,
+    in a market (``products`` not empty), to ``counts_on[products[k]]`` of every neighbour
+    of ``users[k]`` (integers: the same counts in any order)."""
+    per_product = len(products) > 0
     for k in range(len(users)):
-        user, product = users[k], products[k]
+        user = users[k]
         for position in range(indptr[user], indptr[user + 1]):
             neighbour = indices[position]
             counts[neighbour] += change
-            counts_on[product, neighbour] += change
-
-
-@jit
-def _add_to_neighbours(indptr, indices, users, change, counts):
-    """Add ``change`` to ``counts`` of every neighbour of each of ``users`` (CSR rows)."""
-    for user in users:
-        for position in range(indptr[user], indptr[user + 1]):
-            counts[indices[position]] += change
+            if per_product:
+                counts_on[products[k], neighbour] += change

@@ -124,13 +124,14 @@ def commit_all(
     switchers = moves.get(Move.SWITCH, _NONE)
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
-        adjacency = users.adjacency
+        joiners = joined(moves)
         _commit_one_product(
             users.state, users.tenure, users.satisfaction, users.row,
             np.asarray(joining_quality[0], dtype=float), churners,
-            moves.get(Move.REJOIN, _NONE), joined(moves), adjacency.indptr, adjacency.indices,
-            users.active_neighbours,
+            moves.get(Move.REJOIN, _NONE), joiners,
         )  # fmt: skip
+        users.tell_neighbours(churners, -1)
+        users.tell_neighbours(joiners, 1)
         return
     is_active = users.state == ACTIVE_CODE
     users.satisfaction = users.next_satisfaction
@@ -164,26 +165,19 @@ _NONE = np.zeros(0, dtype=np.intp)
 
 
 @jit
-def _commit_one_product(
-    state, tenure, satisfaction, row, quality, churners, rejoiners, joiners, indptr, indices,
-    active_neighbours,
-):  # fmt: skip
-    """:func:`commit_all` for one product (no firms to pick), every step in one pass: the
+def _commit_one_product(state, tenure, satisfaction, row, quality, churners, rejoiners, joiners):
+    """:func:`commit_all`'s states for one product (no firms to pick), in one pass: the
     users active at the start gain a step of tenure, churners keep theirs and leave,
     rejoiners become potential, joiners become active at tenure 0 and their product's
-    quality (``quality[row]``), and neighbours' counts follow (integers: any order)."""
+    quality (``quality[row]``). The neighbours' counts are the engine's to update."""
     for i in range(len(state)):
         tenure[i] += state[i] == ACTIVE_CODE
     for i in churners:
         tenure[i] -= 1
         state[i] = CHURNED_CODE
-        for position in range(indptr[i], indptr[i + 1]):
-            active_neighbours[indices[position]] -= 1
     for i in rejoiners:
         state[i] = POTENTIAL_CODE
     for i in joiners:
         state[i] = ACTIVE_CODE
         tenure[i] = 0
         satisfaction[i] = quality[row[i]]
-        for position in range(indptr[i], indptr[i + 1]):
-            active_neighbours[indices[position]] += 1
