@@ -26,6 +26,12 @@ chances = st.one_of(
 )
 
 
+def _numpy_draws(monkeypatch) -> None:
+    """The step's draws as NumPy calls at every size, Numba loaded or not."""
+    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
+    monkeypatch.setattr(draws_module, "compiled_loaded", lambda: False)
+
+
 def _same_stream(a: np.random.Generator, b: np.random.Generator) -> bool:
     return a.bit_generator.state == b.bit_generator.state
 
@@ -103,7 +109,7 @@ def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
     options = dict(overrides={"population.size": 3_000}, steps=60, engine="array")
     monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 0)
     compiled = run(BASELINE, **options).timeseries
-    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
+    _numpy_draws(monkeypatch)
     plain = run(BASELINE, **options).timeseries
     assert compiled.equals(plain)
     assert compiled["active_users"].iloc[-1] > 0
@@ -133,14 +139,15 @@ def test_expected_interactions_per_product_are_the_same_sums(size, n_groups, n_f
     assert np.array_equal(draws_module._expected_by_product(*args, rate, compiled=True), plain)
 
 
-@pytest.mark.parametrize("size", [30_000, 100_000])
+@pytest.mark.parametrize("size", [10, 30_000, 100_000])
 def test_compiled_picks_draw_what_numpy_draws(size, monkeypatch):
-    """A market's uniforms for the users not active: the compiled pass (from 20,000 users)
-    and NumPy's call give the same numbers in the same places and leave the stream alike."""
+    """A market's uniforms for the users not active: the compiled pass (with Numba loaded,
+    as here, or from 20,000 users) and NumPy's call give the same numbers in the same
+    places and leave the stream alike."""
     state = np.random.default_rng(size).integers(0, 3, size).astype(np.int8)
     got_rng, expected_rng = np.random.default_rng(7), np.random.default_rng(7)
     got, _ = draws_module.draw_market(got_rng, state, 0.1)
-    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
+    _numpy_draws(monkeypatch)
     expected, _ = draws_module.draw_market(expected_rng, state, 0.1)
     assert np.array_equal(got, expected, equal_nan=True)
     assert not np.isnan(got[state != 1]).any()  # (some active users reconsider too)
@@ -195,3 +202,98 @@ def test_agent_churn_shortcut_leaves_overflow_and_nan_to_the_exact_hazard():
     )  # fmt: skip
     assert not _cannot_churn(0.0, params, 5.0)  # exp(9000) would overflow math.exp
     assert not _cannot_churn(float("nan"), params, 5.0)
+
+
+def test_a_generator_handle_is_kept_and_leads_back_to_its_generator():
+    """The handle is computed once per generator and kept with it (so its addresses stay
+    valid); plain Python (a loop's ``.python``) finds the generator from it."""
+    from simulator import compiled
+
+    rng = np.random.default_rng(3)
+    handle = compiled.generator_handle(rng)
+    assert compiled.generator_handle(rng) is handle and handle.dtype == np.uint64
+    assert compiled.generator_at(handle) is rng
+    others = [np.random.default_rng(k) for k in range(2 * compiled._KEPT_HANDLES)]
+    for other in others:
+        compiled.generator_handle(other)
+    assert len(compiled._HANDLES) == compiled._KEPT_HANDLES  # the oldest are let go
+    with pytest.raises(LookupError):
+        compiled.generator_at(handle)
+    assert np.array_equal(compiled.generator_handle(rng), handle)  # the same addresses
+
+
+def test_compiled_and_python_loops_draw_alike_from_a_handle():
+    """A loop as plain Python draws from the generator itself; compiled, from Numba's value
+    built from the handle: the same numbers, and both advance the generator alike."""
+    from simulator.compiled import generator_handle
+
+    state = np.random.default_rng(0).integers(0, 3, 500).astype(np.int8)
+    results, generators = [], []
+    for loop in (draws_module._draw_clocks, draws_module._draw_clocks.python):
+        rng = np.random.default_rng(11)
+        clock, potential = np.empty(500), np.empty(500, dtype=np.intp)
+        word_of_mouth = loop(generator_handle(rng), state, clock, potential)
+        results.append((clock, potential[: len(word_of_mouth)], word_of_mouth))
+        generators.append(rng)
+    for compiled_values, python_values in zip(*results, strict=True):
+        assert np.array_equal(compiled_values, python_values)
+    assert _same_stream(*generators)
+
+
+noises = st.lists(chances, min_size=1, max_size=SHORT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    interactions=st.lists(st.integers(0, 10**7), min_size=1, max_size=SHORT),
+    feedback=chances, noise=noises, recall=chances, false_accept=chances, rate=chances,
+    seed=st.integers(0, 2**32 - 1),
+)  # fmt: skip
+def test_compiled_pipeline_draws_what_numpy_draws(
+    interactions, feedback, noise, recall, false_accept, rate, seed
+):
+    """The four stages in one compiled loop (Numba's binomial) and as NumPy calls: the same
+    counts, kept and used signals, and the stream left in the same state. Chances of 0 and
+    1 (no draw taken) and counts from 0 to 10^7 (both samplers) are reached."""
+    from simulator.firm.pipeline import Pipeline
+
+    n = np.asarray(interactions, dtype=np.int64)
+    label_noise = np.resize(np.asarray(noise, dtype=float), len(n))
+    pipeline = Pipeline(feedback, label_noise, recall, false_accept, rate)
+    compiled_rng, numpy_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    compiled = pipeline._run_compiled(n, compiled_rng)
+    plain = _numpy_pipeline(pipeline, n, numpy_rng)
+    for c, p in zip(compiled, plain, strict=True):
+        for name in ("signals", "wrong_signals", "kept", "new_examples", "new_wrong_examples",
+                     "clean", "wrong"):  # fmt: skip
+            if hasattr(p, name):
+                assert np.array_equal(getattr(c, name), getattr(p, name)), name
+                assert getattr(c, name).dtype == np.int64
+    assert _same_stream(compiled_rng, numpy_rng)
+
+
+def _numpy_pipeline(pipeline, interactions, rng):
+    from simulator.firm import pipeline as pipeline_module
+
+    loaded = pipeline_module.compiled_loaded
+    pipeline_module.compiled_loaded = lambda: False
+    try:
+        return pipeline.run(interactions, rng)
+    finally:
+        pipeline_module.compiled_loaded = loaded
+
+
+def test_a_run_does_not_depend_on_which_pipeline_ran(monkeypatch):
+    """A half-life, a hoarder's zero reinvestment and the baseline's stages: the compiled
+    pipeline and NumPy's give the same table to the bit."""
+    from simulator.firm import pipeline as pipeline_module
+
+    options = dict(
+        overrides={"population.size": 2_000, "reinvestment.rate": 0.6}, steps=50,
+        engine="array",
+    )  # fmt: skip
+    compiled = run(BASELINE, **options).timeseries
+    monkeypatch.setattr(pipeline_module, "compiled_loaded", lambda: False)
+    plain = run(BASELINE, **options).timeseries
+    assert compiled.equals(plain)
+    assert compiled["new_examples"].sum() > 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compiled import jit
+from ..compiled import generator_at, generator_handle, jit
 from ..compiled import loaded as compiled_loaded
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
@@ -189,7 +189,13 @@ def draw_step(
 
 COMPILED_DRAWS_FROM = 20_000
 """Users from which the step's draws (:func:`draw_clocks`, a market's picks and expected
-interactions) run as compiled loops: the same numbers as NumPy's calls, fewer passes."""
+interactions) run as compiled loops: the same numbers as NumPy's calls, fewer passes.
+Below, they run compiled too once Numba is loaded (the array engine loads it), and as
+NumPy calls otherwise (an agent-engine run does not pay Numba's import for them)."""
+
+
+def _compiled_draws(size: int) -> bool:
+    return size >= COMPILED_DRAWS_FROM or compiled_loaded()
 
 
 def _expected_by_product(
@@ -210,7 +216,7 @@ def _expected_by_product(
     """
     n_groups = len(groups.bounds) - 1
     if compiled is None:
-        compiled = len(state) >= COMPILED_DRAWS_FROM or compiled_loaded()
+        compiled = _compiled_draws(len(state))
     if compiled:
         if rate_by_user is None:
             rate_by_user = np.empty(len(state))
@@ -232,22 +238,23 @@ def draw_clocks(
     index order) and a standard exponential for each of them: ``(clock, potential,
     word_of_mouth)``.
 
-    From :data:`COMPILED_DRAWS_FROM` users (or with ``compiled=True``) one compiled loop
-    draws them with Numba's implementation of the generator's methods, which produces the
-    same numbers as NumPy's from the same bit generator and leaves it in the same state
-    (tested), at 4-6 ns a draw against NumPy's 6-9 ns (measured at 10^6 users); below,
-    the 15-30 us of handing the generator to compiled code is not worth it.
+    Compiled (see :data:`COMPILED_DRAWS_FROM`, or with ``compiled=True``), one loop draws
+    them with Numba's implementation of the generator's methods, which produces the same
+    numbers as NumPy's from the same bit generator and leaves it in the same state
+    (tested): 4-6 ns a draw against NumPy's 6-9 ns at 10^6 users, 64-100 against 78-134
+    us at 10^4 and 4.2-4.7 against 8.2-9.2 us at 10^2 (measured, alternating), the
+    generator handed over as its :func:`~simulator.compiled.generator_handle`.
     """
     size = len(state)
     if compiled is None:
-        compiled = size >= COMPILED_DRAWS_FROM
+        compiled = _compiled_draws(size)
     if not compiled:
         clock = rng.standard_exponential(size)
         potential = np.flatnonzero(state == POTENTIAL)
         return clock, potential, rng.standard_exponential(len(potential))
     clock = np.empty(size)
     potential = np.empty(size, dtype=np.intp)
-    word_of_mouth = _draw_clocks(rng, state, clock, potential)
+    word_of_mouth = _draw_clocks(generator_handle(rng), state, clock, potential)
     return clock, potential[: len(word_of_mouth)].copy(), word_of_mouth
 
 
@@ -262,9 +269,9 @@ def draw_market(
     coin per user, in work proportional to those who do), each with a uniform too.
     """
     size = len(state)
-    if size >= COMPILED_DRAWS_FROM:  # one pass, the same numbers (see draw_clocks)
+    if _compiled_draws(size):  # one pass, the same numbers (see draw_clocks)
         pick = np.empty(size)
-        _draw_picks(rng, state, pick)
+        _draw_picks(generator_handle(rng), state, pick)
     else:
         pick = np.full(size, np.nan)
         waiting = np.flatnonzero(state != ACTIVE)
@@ -281,9 +288,11 @@ def draw_market(
 
 
 @jit
-def _draw_clocks(rng, state, clock, potential):
+def _draw_clocks(handle, state, clock, potential):
     """Fill ``clock`` (one draw per user), list the potential users into ``potential``,
-    and return one more draw for each of them, in that order (NumPy's order)."""
+    and return one more draw for each of them, in that order (NumPy's order), from the
+    generator of ``handle``."""
+    rng = generator_at(handle)
     count = 0
     for i in range(len(state)):
         clock[i] = rng.standard_exponential()
@@ -296,8 +305,9 @@ def _draw_clocks(rng, state, clock, potential):
 
 
 @jit
-def _draw_picks(rng, state, pick):
+def _draw_picks(handle, state, pick):
     """``pick``: a uniform for each user not active, in index order, NaN for the others."""
+    rng = generator_at(handle)
     for i in range(len(state)):
         pick[i] = rng.random() if state[i] != ACTIVE else np.nan
 

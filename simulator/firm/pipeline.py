@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..numerics import binomial
+from ..compiled import generator_at, generator_handle, jit
+from ..compiled import loaded as compiled_loaded
+from ..numerics import SHORT, binomial
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,14 @@ class Pipeline:
     def run(
         self, interactions: np.ndarray, rng: np.random.Generator
     ) -> tuple[PipelineCounts, Labelled, Labelled]:
-        """One step: the counts, what the filter kept and what is used for training."""
+        """One step: the counts, what the filter kept and what is used for training.
+
+        With Numba loaded (the array engine loads it) the four stages run as one compiled
+        loop (:func:`_run_stages`): the same draws, in the same order, from ``rng``, for
+        ~4 us instead of six NumPy-sized calls and their arrays (~40 us a step).
+        """
+        if compiled_loaded() and _short_counts(interactions):
+            return self._run_compiled(interactions, rng)
         signals = feedback(interactions, self.feedback_rate, rng)
         labelled = labels(signals, self.label_noise, rng)
         kept = quality_filter(labelled, self.filter_recall, self.filter_false_accept, rng)
@@ -123,3 +132,52 @@ class Pipeline:
             new_wrong_examples=used.wrong,
         )
         return counts, kept, used
+
+    def _run_compiled(
+        self, interactions: np.ndarray, rng: np.random.Generator
+    ) -> tuple[PipelineCounts, Labelled, Labelled]:
+        rows = np.empty((6, len(interactions)), dtype=np.int64)
+        _run_stages(
+            generator_handle(rng), interactions, self.feedback_rate,
+            np.asarray(self.label_noise, dtype=float), self.filter_recall,
+            self.filter_false_accept, self.reinvestment_rate, rows,
+        )  # fmt: skip
+        signals, wrong, kept_clean, kept_wrong, used_clean, used_wrong = rows
+        kept = Labelled(clean=kept_clean, wrong=kept_wrong)
+        used = Labelled(clean=used_clean, wrong=used_wrong)
+        counts = PipelineCounts(
+            signals=signals, wrong_signals=wrong, kept=kept_clean + kept_wrong,
+            new_examples=used_clean + used_wrong, new_wrong_examples=used_wrong,
+        )  # fmt: skip
+        return counts, kept, used
+
+
+def _short_counts(interactions) -> bool:
+    """Counts per group the compiled stages take (what :func:`binomial` draws one by one)."""
+    return (
+        type(interactions) is np.ndarray and interactions.ndim == 1
+        and len(interactions) <= SHORT and interactions.dtype.kind in "iu"
+    )  # fmt: skip
+
+
+@jit
+def _run_stages(handle, interactions, feedback_rate, label_noise, recall, false_accept,
+                reinvestment_rate, rows):  # fmt: skip
+    """The four stages for every group, drawn as :meth:`Pipeline.run` draws them: each
+    stage's binomials group by group, the stages in order (Numba's ``binomial`` gives
+    NumPy's numbers from the same bit generator). ``rows``: signals, wrong signals, kept
+    clean, kept wrong, used clean, used wrong, per group."""
+    rng = generator_at(handle)
+    groups = len(interactions)
+    for g in range(groups):
+        rows[0, g] = rng.binomial(interactions[g], feedback_rate)
+    for g in range(groups):
+        rows[1, g] = rng.binomial(rows[0, g], label_noise[g])
+    for g in range(groups):
+        rows[2, g] = rng.binomial(rows[0, g] - rows[1, g], recall)
+    for g in range(groups):
+        rows[3, g] = rng.binomial(rows[1, g], false_accept)
+    for g in range(groups):
+        rows[4, g] = rng.binomial(rows[2, g], reinvestment_rate)
+    for g in range(groups):
+        rows[5, g] = rng.binomial(rows[3, g], reinvestment_rate)
