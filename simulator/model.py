@@ -435,15 +435,18 @@ class RecordCollector(mesa.DataCollector):
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
         self._record_reporters = tuple(reporters.items())
+        self._appends = tuple(
+            (self.model_vars[name].append, reporter) for name, reporter in reporters.items()
+        )
 
     def collect(self, model) -> None:
         if self.agent_reporters or self.agenttype_reporters:  # pragma: no cover - none here
             super().collect(model)
             return
         self._collection_steps.append(model.time)
-        record, columns = model.record, self.model_vars
-        for name, reporter in self._record_reporters:
-            columns[name].append(reporter(record))
+        record = model.record
+        for append, reporter in self._appends:  # each column's list, bound once
+            append(reporter(record))
 
 
 def _on_record(reporter):
