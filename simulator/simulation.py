@@ -102,7 +102,7 @@ def build_summary(
     """
     scenario = model.initial_params
     size = scenario.population.size
-    final = {column: _plain(timeseries[column].iloc[-1]) for column in timeseries.columns}
+    final = {column: _plain(values.iat[-1]) for column, values in timeseries.items()}
     return strict_json(
         {
             "scenario": scenario.name,
