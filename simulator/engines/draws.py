@@ -19,11 +19,13 @@ import numpy as np
 
 from ..compiled import generator_at, generator_handle, jit
 from ..compiled import loaded as compiled_loaded
+from ..frozen import quick_init
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
 from ..numerics import poisson
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepDraws:
     """One step's draws: per-user clocks, word-of-mouth clocks and interactions per group."""

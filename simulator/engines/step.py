@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..frozen import quick_init
 from ..mechanisms import USER_MECHANISMS, Members, Move, UserMechanism, UserState
 from ..mechanisms.choice import MarketView
 from ..mechanisms.states import JOINS, REJOINS
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .cohorts import Cohorts
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepView:
     """What every user decides against: the scenario in force and start-of-step state."""
@@ -77,6 +79,7 @@ class StepView:
     user is served the deployed models (rows are groups)."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepPlan:
     """The mechanisms in force this step, with their parameters, per start-of-step state."""
@@ -141,6 +144,7 @@ class UserEngine(Protocol):
         """Make active ``users`` churn at once (a lighthouse customer leaving)."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepTally:
     """Counts of what users did in one step, per group (int arrays)."""
@@ -209,6 +213,7 @@ class StepTally:
         return int(self.adoptions.sum()) - self.organic_adoptions
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepRecord:
     """A read-only record of one step: what the reporters, metrics and plots read."""

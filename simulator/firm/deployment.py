@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..frozen import quick_init
 from ..numerics import sum_in_order
 from .learners import Fitted
 
 
+@quick_init
 @dataclass(frozen=True)
 class Trained:
     """A trained model waiting to go live."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..frozen import quick_init
 from .abtest import TestLedger, promotes, start_test
 from .canary import rolls_back, start_rollout
 from .datastore import DataStore, PointStore, SourceRecords, decay_factor
@@ -30,6 +31,7 @@ from .sources import GroupTruth, user_points
 from .tactics import blocks_at
 
 
+@quick_init
 @dataclass(frozen=True)
 class FirmRecord:
     """A read-only snapshot of a firm after a step (what reporters read)."""

@@ -21,9 +21,11 @@ import numpy as np
 
 from ..compiled import generator_at, generator_handle, jit
 from ..compiled import loaded as compiled_loaded
+from ..frozen import quick_init
 from ..numerics import SHORT, binomial
 
 
+@quick_init
 @dataclass(frozen=True)
 class Labelled:
     """Counts per group split by label: ``clean`` and ``wrong`` (int arrays)."""
@@ -36,6 +38,7 @@ class Labelled:
         return self.clean + self.wrong
 
 
+@quick_init
 @dataclass(frozen=True)
 class PipelineCounts:
     """What the data pipeline did in one step, per group (int arrays)."""

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..compiled import jit
+from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
 from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
 from .states import POTENTIAL, Move
@@ -104,6 +105,7 @@ def adoption_events(
 # -- the mechanism ----------------------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class AdoptionParams:
     """One step's adoption parameters; per-group values as Python lists (fast per agent)."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism
 from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
 from .states import ACTIVE_CODE, CHURNED, POTENTIAL, Move
@@ -47,6 +48,7 @@ def choose_arrivals(
     return chosen
 
 
+@quick_init
 @dataclass(frozen=True)
 class ArrivalParams:
     arriving: np.ndarray

@@ -54,12 +54,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism
 from .states import ACTIVE, Move
 
 # -- the market a user sees --------------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class MarketView:
     """The products on offer this step and the choice parameters (from the step view)."""

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..compiled import jit
+from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
 from .states import ACTIVE, ACTIVE_CODE, CHURNED, Move
 
@@ -94,6 +95,7 @@ def _lock_in_tuple(length: int, lock_in: float, lock_in_time: float) -> tuple[fl
 # -- churn ------------------------------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class RetentionParams:
     dt: float
@@ -352,6 +354,7 @@ def _cannot_churn(satisfaction: float, params: RetentionParams, clock: float) ->
 # -- rejoining --------------------------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class RejoinParams:
     dt: float

@@ -22,7 +22,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from ...frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class Fitted:
     """A trained model: what users experience, and (estimators) what it is."""
