@@ -182,19 +182,19 @@ class Adoption(UserMechanism):
     def _decide_all_compiled(self, users, index, params: AdoptionParams, draws) -> Decision:
         """The vector kernel for one product, in one compiled pass over the potential users
         (their word-of-mouth clocks are aligned with ``index``)."""
-        adopters = users.scratch("adopters", np.intp)
-        organic = users.scratch("organic", np.bool_)
-        count = _adoption_pass(
+        spontaneous = users.scratch("adopters", np.intp)
+        organic = users.scratch("organic_adopters", np.intp)
+        n_spontaneous, n_organic = _adoption_pass(
             index, users.active_neighbours, users.degree, users.group,
             np.asarray(params.attractiveness, dtype=float), params.innovation, params.imitation,
             params.threshold, params.rule == "bass", params.dt, draws.clock, draws.word_of_mouth,
-            adopters, organic,
+            spontaneous, organic,
         )  # fmt: skip
-        adopters, organic = adopters[:count], organic[:count]
-        return Decision(
-            moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
-            organic=int(np.count_nonzero(organic)),
-        )
+        return Decision(  # copies: the scratch arrays are filled again next step
+            moves={Move.ADOPT: spontaneous[:n_spontaneous].copy(),
+                   Move.ADOPT_WOM: organic[:n_organic].copy()},
+            organic=n_organic,
+        )  # fmt: skip
 
     # -- a market of firms (choice.py): the same clocks over every product on offer ----------
 
@@ -252,12 +252,13 @@ class Adoption(UserMechanism):
 @jit
 def _adoption_pass(
     potential, active_neighbours, degree, group, attract, innovation, imitation, threshold,
-    bass, dt, clock, word_of_mouth, adopters, organic,
+    bass, dt, clock, word_of_mouth, spontaneous_adopters, organic_adopters,
 ):  # fmt: skip
     """:func:`adoption_events` for each potential user, in index order, with the same
-    operations in the same order; the adopters into ``adopters`` (and whether by word of
-    mouth into ``organic``); returns how many."""
-    count = 0
+    operations in the same order; the spontaneous adopters into ``spontaneous_adopters``
+    and those by word of mouth into ``organic_adopters`` (each in index order); returns
+    how many of each."""
+    count = organic_count = 0
     for k in range(len(potential)):
         i = potential[k]
         share = active_neighbours[i] / degree[i] if degree[i] > 0 else 0.0
@@ -271,11 +272,13 @@ def _adoption_pass(
             by_word_of_mouth = social and (social_first or not spontaneous)
         else:
             by_word_of_mouth = share >= threshold and share > 0.0
-        if spontaneous or by_word_of_mouth:
-            adopters[count] = i
-            organic[count] = by_word_of_mouth
+        if by_word_of_mouth:
+            organic_adopters[organic_count] = i
+            organic_count += 1
+        elif spontaneous:
+            spontaneous_adopters[count] = i
             count += 1
-    return count
+    return count, organic_count
 
 
 def _market_events(params, spontaneous_rate, social_rate, share, spontaneous_draw, wom_draw):
