@@ -353,3 +353,50 @@ def test_million_users(kind):
     assert_adjacency(matrix, n)
     assert abs(matrix.nnz / n - 6) < 0.01
     print(f"{kind}: {elapsed:.2f} s")  # target <= 3 s; not asserted (machine-dependent)
+
+
+@pytest.mark.parametrize(
+    ("n", "mean_degree", "seed"),
+    [(20_000, 6, 0), (20_000, 7.3, 1), (5_000, 40, 2), (3_000, 2, 3), (50, 6, 4),
+     (7, 6, 5), (4, 6, 6), (3, 2, 7), (30_000, 1.2, 8)],
+)  # fmt: skip
+def test_barabasi_albert_compiled_path_gives_the_same_arrays(n, mean_degree, seed, monkeypatch):
+    """The compiled path (pointers drawn in chunks of nodes, resolved in place, repeats
+    found node by node, rows filled without sorting) and the vectorised NumPy path give
+    the same edges and the same CSR arrays and dtypes, and leave ``rng`` alike. Small
+    chunks make the draws cross chunk boundaries; integer, fractional and large m, and
+    graphs too small to attach m edges, are covered."""
+    from simulator.world.network import csr
+
+    monkeypatch.setattr(csr, "_DRAW_CHUNK", 97)
+    compiled_rng, numpy_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    for got, expected in zip(
+        barabasi_albert_edges(n, mean_degree, compiled_rng, compiled=True),
+        barabasi_albert_edges(n, mean_degree, numpy_rng, compiled=False),
+        strict=True,
+    ):
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert compiled_rng.bit_generator.state == numpy_rng.bit_generator.state
+    monkeypatch.setattr(csr, "_compiled_graph", lambda n: True)
+    compiled = build_csr("barabasi_albert", n, mean_degree=mean_degree,
+                         rng=np.random.default_rng(seed))  # fmt: skip
+    monkeypatch.setattr(csr, "_compiled_graph", lambda n: False)
+    plain = build_csr("barabasi_albert", n, mean_degree=mean_degree,
+                      rng=np.random.default_rng(seed))  # fmt: skip
+    assert compiled.shape == plain.shape
+    for name in ("indptr", "indices", "data"):
+        got, expected = getattr(compiled, name), getattr(plain, name)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), name
+
+
+def test_compiled_csr_fill_drops_a_nodes_repeated_target():
+    """A node whose redraws all failed keeps a repeated edge; the compiled row fill drops
+    it as :func:`edges_to_csr` does (the same arrays, fewer entries)."""
+    from simulator.world.network.csr import _attachment_csr
+
+    source = np.array([1, 2, 3, 3, 3, 4, 4], dtype=np.int64)
+    target = np.array([0, 0, 1, 1, 0, 3, 0], dtype=np.int64)
+    got, expected = _attachment_csr(5, source, target, 6), edges_to_csr(5, source, target)
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+        assert getattr(got, name).dtype == getattr(expected, name).dtype

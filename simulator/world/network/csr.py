@@ -20,11 +20,19 @@ import math
 import numpy as np
 import scipy.sparse
 
+from simulator.compiled import jit
+from simulator.compiled import loaded as compiled_loaded
+
 from .graphs import check_parameters, stochastic_block_edges
 
 KINDS = ("erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block")
 MAX_REDRAW_ROUNDS = 200
 """Rounds of redrawing for conflicting Watts–Strogatz rewirings and Barabási–Albert repeats."""
+
+COMPILED_GRAPHS_FROM = 500_000
+"""Users from which a Barabási–Albert graph's passes run compiled even if Numba is not
+loaded yet (importing it costs less than it saves there); below, they run compiled once
+it is loaded (the array engine loads it). Both give the same arrays (tested)."""
 
 
 def build_csr(
@@ -119,12 +127,19 @@ def build_csr(
         edges = stochastic_block_edges(n, mean_degree, homophily, groups, rng)
         return edges_to_csr(n, edges[:, 0], edges[:, 1])
     if kind == "barabasi_albert":
-        return edges_to_csr(n, *barabasi_albert_edges(n, mean_degree, rng))
+        source, target = barabasi_albert_edges(n, mean_degree, rng)
+        if _compiled_graph(n) and 2 * len(source) < 2**31:
+            return _attachment_csr(n, source, target, mean_degree)
+        return edges_to_csr(n, source, target)
     return edges_to_csr(n, *watts_strogatz_edges(n, int(mean_degree), rewire, rng))
 
 
+def _compiled_graph(n: int) -> bool:
+    return n >= COMPILED_GRAPHS_FROM or compiled_loaded()
+
+
 def barabasi_albert_edges(
-    n: int, mean_degree: float, rng: np.random.Generator
+    n: int, mean_degree: float, rng: np.random.Generator, compiled: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edges of a Barabási–Albert graph [1]_, by Batagelj–Brandes edge copying [2]_.
 
@@ -191,26 +206,47 @@ def barabasi_albert_edges(
     fewer, more = max(1, math.floor(half)), max(1, math.ceil(half))
     if n <= more:  # too few nodes to attach `more` edges each: everyone knows everyone
         return _complete_edges(n)
-    newcomers = np.arange(more + 1, n, dtype=np.int64)
+    arrivals = n - more - 1  # the new nodes more + 1 .. n - 1
     if fewer == more:
-        counts = np.full(len(newcomers), more, dtype=np.int64)
+        counts = np.full(arrivals, more, dtype=np.int64)
     else:  # P(fewer) = more - half gives E[count] = fewer p + more (1 - p) = half
-        counts = np.where(rng.random(len(newcomers)) < more - half, fewer, more)
-    first_edge = more + np.cumsum(counts) - counts  # K_v: edges before node v
+        counts = np.where(rng.random(arrivals) < more - half, fewer, more)
+    first_edge = np.cumsum(counts)  # K_v = more + cumsum - counts: edges before node v
+    first_edge -= counts  # (in place: at 10^7 users each temporary costs ~0.3 s to fault in)
+    first_edge += more
     n_edges = more + int(counts.sum())
+    compiled = _compiled_graph(n) if compiled is None else compiled
 
     source = np.empty(n_edges, dtype=np.int64)
     source[:more] = np.arange(1, more + 1)  # seed star: leaf k+1 at M[2k], centre 0 at M[2k+1]
-    source[more:] = np.repeat(newcomers, counts)
+    if compiled:
+        _fill_sources(source, counts, more)
+    else:
+        source[more:] = np.repeat(np.arange(more + 1, n, dtype=np.int64), counts)
     pointer = np.empty(n_edges, dtype=np.int64)
     pointer[:more] = 2 * np.arange(more) + 1  # a seed edge's odd slot holds the centre, 0
-    pointer[more:] = rng.integers(0, np.repeat(2 * first_edge, counts))  # v: 2 K_v slots
-    _resolve(pointer, 2 * more)
-    target = _slot_values(pointer, source)
-    del pointer
+    if compiled:
+        # The same draws in chunks of nodes (NumPy draws an array of bounds element by
+        # element, so the stream is the same), then every pointer resolved into its
+        # target in place and the repeats found node by node: fewer and smaller arrays,
+        # each of which costs its page faults at 10^7 users (~1 s per 240 MB here).
+        for start in range(0, arrivals, _DRAW_CHUNK):
+            nodes = slice(start, start + _DRAW_CHUNK)
+            first, last = first_edge[nodes][0], first_edge[nodes][-1] + counts[nodes][-1]
+            pointer[first:last] = rng.integers(0, np.repeat(2 * first_edge[nodes], counts[nodes]))
+        _resolve_into_targets(pointer, source, 2 * more)
+        target = pointer
+        del pointer
+        repeated = np.empty(n_edges, dtype=np.int64)
+        repeated = repeated[: _repeats_by_node(source, target, more, repeated)]
+    else:
+        pointer[more:] = rng.integers(0, np.repeat(2 * first_edge, counts))  # v: 2 K_v slots
+        _resolve(pointer, 2 * more)
+        target = _slot_values(pointer, source)
+        del pointer
+        repeated = _repeats(source * n + target)
 
     # Redraw repeated targets of one node (keep the first of each), a few rounds.
-    repeated = _repeats(source * n + target)
     for _ in range(MAX_REDRAW_ROUNDS):
         if not repeated.size:
             break
@@ -345,6 +381,142 @@ def _resolve(pointer: np.ndarray, terminal_odd: int) -> None:
         pointer[pending] = pointer[pointer[pending] >> 1]  # reads before it writes
         now = pointer[pending]
         pending = pending[(now & 1).astype(bool) & (now >= terminal_odd)]
+
+
+_DRAW_CHUNK = 1 << 20
+"""New nodes whose pointers are drawn at once by the compiled path (bounds: 8 MB)."""
+
+
+@jit
+def _fill_sources(source, counts, more):
+    """``source[more:] = repeat(arange(more + 1, n), counts)``, without the temporary."""
+    k = more
+    for v in range(len(counts)):
+        for _ in range(counts[v]):
+            source[k] = more + 1 + v
+            k += 1
+
+
+@jit
+def _resolve_into_targets(pointer, source, terminal_odd):
+    """:func:`_resolve` then :func:`_slot_values` (no ``target`` yet), in place: each
+    pointer becomes the target it names.
+
+    A new node's pointer names a slot of an edge before the node's first edge, so in edge
+    order the slot it copies is resolved already: one look-up resolves each pointer to the
+    same end of the same copy chain that pointer jumping reaches. Values are written in a
+    second pass, once no pointer is read any more."""
+    for j in range(len(pointer)):
+        p = pointer[j]
+        if p & 1 and p >= terminal_odd:
+            pointer[j] = pointer[p >> 1]
+    for j in range(len(pointer)):
+        p = pointer[j]
+        pointer[j] = 0 if p & 1 else source[p >> 1]
+
+
+@jit
+def _repeats_by_node(source, target, most, out):
+    """:func:`_repeats` of the keys ``source * n + target`` for edges listed by
+    nondecreasing ``source`` with at most ``most`` edges a node: the same indices in the
+    same order (by key, then index), found node by node instead of by one sort of every
+    key. Writes them into ``out``; returns how many."""
+    order = np.empty(max(most, 1), dtype=np.int64)
+    found = 0
+    start = 0
+    edges = len(source)
+    while start < edges:
+        end = start + 1
+        while end < edges and source[end] == source[start]:
+            end += 1
+        size = end - start
+        if size > 1:
+            for k in range(size):  # insertion sort by target: stable, so ties keep index order
+                edge = start + k
+                q = k
+                while q > 0 and target[order[q - 1]] > target[edge]:
+                    order[q] = order[q - 1]
+                    q -= 1
+                order[q] = edge
+            for k in range(1, size):
+                if target[order[k]] == target[order[k - 1]]:
+                    out[found] = order[k]
+                    found += 1
+        start = end
+    return found
+
+
+def _attachment_csr(
+    n: int, source: np.ndarray, target: np.ndarray, mean_degree: float
+) -> scipy.sparse.csr_array:
+    """:func:`edges_to_csr` of a Barabási–Albert graph's edges, without sorting them:
+    the same arrays (tested), in O(edges).
+
+    Every edge joins a node to an earlier one (``target < source``) and ``source`` is
+    nondecreasing, so row ``i`` is node ``i``'s own distinct targets, sorted (its lower
+    neighbours), then the later nodes that picked ``i``, in edge order (its higher
+    neighbours, ascending); a repeated edge can only be a node's own repeated target."""
+    most = max(1, math.ceil(mean_degree / 2))
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    indices = np.empty(2 * len(source), dtype=np.int32)
+    used = _fill_attachment_csr(source, target, most, indptr, indices)
+    if used < len(indices):  # a node's redraws all failed (never seen): fewer entries
+        indices = indices[:used].copy()
+    return scipy.sparse.csr_array((np.ones(used, dtype=np.int8), indices, indptr), shape=(n, n))
+
+
+@jit
+def _fill_attachment_csr(source, target, most, indptr, indices):
+    """Fill ``indptr`` and ``indices`` (see :func:`_attachment_csr`); returns the entries."""
+    n = len(indptr) - 1
+    edges = len(source)
+    first = np.zeros(edges, dtype=np.bool_)  # an edge's (source, target) not seen before
+    own = np.zeros(n, dtype=np.int32)  # distinct targets of the node's own edges
+    cursor = np.zeros(n, dtype=np.int32)  # later nodes' edges to it, then a write position
+    start = 0
+    while start < edges:
+        end = start + 1
+        while end < edges and source[end] == source[start]:
+            end += 1
+        for k in range(start, end):
+            seen = False
+            for earlier in range(start, k):
+                if target[earlier] == target[k]:
+                    seen = True
+                    break
+            if not seen and target[k] != source[k]:
+                first[k] = True
+                own[source[k]] += 1
+                cursor[target[k]] += 1
+        start = end
+    for i in range(n):
+        indptr[i + 1] = indptr[i] + own[i] + cursor[i]
+        cursor[i] = indptr[i] + own[i]
+    order = np.empty(max(most, 1), dtype=np.int64)
+    start = 0
+    while start < edges:
+        end = start + 1
+        while end < edges and source[end] == source[start]:
+            end += 1
+        size = 0
+        for k in range(start, end):  # the node's distinct targets, sorted (insertion)
+            if first[k]:
+                q = size
+                while q > 0 and order[q - 1] > target[k]:
+                    order[q] = order[q - 1]
+                    q -= 1
+                order[q] = target[k]
+                size += 1
+        row = indptr[source[start]]
+        for q in range(size):
+            indices[row + q] = order[q]
+        start = end
+    for k in range(edges):  # later nodes, in edge order: ascending
+        if first[k]:
+            t = target[k]
+            indices[cursor[t]] = source[k]
+            cursor[t] += 1
+    return indptr[n]
 
 
 def _slot_values(
