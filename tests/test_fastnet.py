@@ -358,14 +358,14 @@ def test_million_users(kind):
 @pytest.mark.parametrize(
     ("n", "mean_degree", "seed"),
     [(20_000, 6, 0), (20_000, 7.3, 1), (5_000, 40, 2), (3_000, 2, 3), (50, 6, 4),
-     (7, 6, 5), (4, 6, 6), (3, 2, 7), (30_000, 1.2, 8)],
+     (7, 6, 5), (4, 6, 6), (3, 2, 7), (30_000, 1.2, 8), (12, 40, 9), (3, 6, 10)],
 )  # fmt: skip
 def test_barabasi_albert_compiled_path_gives_the_same_arrays(n, mean_degree, seed, monkeypatch):
     """The compiled path (pointers drawn in chunks of nodes, resolved in place, repeats
     found node by node, rows filled without sorting) and the vectorised NumPy path give
     the same edges and the same CSR arrays and dtypes, and leave ``rng`` alike. Small
     chunks make the draws cross chunk boundaries; integer, fractional and large m, and
-    graphs too small to attach m edges, are covered."""
+    graphs too small to attach m edges (the complete graph), are covered."""
     from simulator.world.network import csr
 
     monkeypatch.setattr(csr, "_DRAW_CHUNK", 97)

@@ -128,7 +128,8 @@ def build_csr(
         return edges_to_csr(n, edges[:, 0], edges[:, 1])
     if kind == "barabasi_albert":
         source, target = barabasi_albert_edges(n, mean_degree, rng)
-        if _compiled_graph(n) and 2 * len(source) < 2**31:
+        attached = n > max(1, math.ceil(mean_degree / 2))  # else the complete graph's edges
+        if attached and _compiled_graph(n) and 2 * len(source) < 2**31:
             return _attachment_csr(n, source, target, mean_degree)
         return edges_to_csr(n, source, target)
     return edges_to_csr(n, *watts_strogatz_edges(n, int(mean_degree), rewire, rng))
