@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,7 @@ def loaded() -> bool:
 _HANDLES: OrderedDict[int, tuple[np.random.Generator, np.ndarray]] = OrderedDict()
 _KEPT_HANDLES = 64
 """Generators whose handles are kept (the most recently used): a run uses a few."""
+_HANDLES_LOCK = threading.Lock()  # the explorer may step models from several threads
 
 
 def generator_handle(rng: np.random.Generator) -> np.ndarray:
@@ -70,10 +72,11 @@ def generator_handle(rng: np.random.Generator) -> np.ndarray:
     is not reused while the handle is cached.
     """
     key = id(rng)
-    kept = _HANDLES.get(key)
-    if kept is not None and kept[0] is rng:
-        _HANDLES.move_to_end(key)
-        return kept[1]
+    with _HANDLES_LOCK:
+        kept = _HANDLES.get(key)
+        if kept is not None and kept[0] is rng:
+            _HANDLES.move_to_end(key)
+            return kept[1]
     interface = rng.bit_generator.ctypes
 
     def address(function) -> int:
@@ -87,9 +90,10 @@ def generator_handle(rng: np.random.Generator) -> np.ndarray:
         ],
         dtype=np.uint64,
     )  # fmt: skip
-    _HANDLES[key] = (rng, handle)
-    while len(_HANDLES) > _KEPT_HANDLES:
-        _HANDLES.popitem(last=False)
+    with _HANDLES_LOCK:
+        _HANDLES[key] = (rng, handle)
+        while len(_HANDLES) > _KEPT_HANDLES:
+            _HANDLES.popitem(last=False)
     return handle
 
 
@@ -99,7 +103,9 @@ def generator_at(handle: np.ndarray) -> np.random.Generator:
     In compiled code, Numba's generator value for it (``_numba_generator``); as plain
     Python (``NUMBA_DISABLE_JIT=1``, a loop's ``.python``), the generator itself.
     """
-    for rng, kept in reversed(_HANDLES.values()):
+    with _HANDLES_LOCK:
+        held = list(_HANDLES.values())
+    for rng, kept in reversed(held):
         if kept is handle or np.array_equal(kept, handle):
             return rng
     raise LookupError("no generator with this handle: take it from generator_handle(rng)")
