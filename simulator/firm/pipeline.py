@@ -118,8 +118,8 @@ class Pipeline:
         """One step: the counts, what the filter kept and what is used for training.
 
         With Numba loaded (the array engine loads it) the four stages run as one compiled
-        loop (:func:`_run_stages`): the same draws, in the same order, from ``rng``, for
-        ~4 us instead of six NumPy-sized calls and their arrays (~40 us a step).
+        loop (:func:`_run_stages`): the same draws, in the same order, from ``rng``; a
+        step's pipeline then takes ~15 us instead of 36-64 us for two groups (measured).
         """
         if compiled_loaded() and _short_counts(interactions):
             return self._run_compiled(interactions, rng)
