@@ -55,6 +55,13 @@ def loaded() -> bool:
     return "numba" in sys.modules
 
 
+def worth_compiling(size: int, from_size: int) -> bool:
+    """Whether a code path with a NumPy twin runs its compiled loop for ``size`` users:
+    from ``from_size`` users (where the loop saves more than Numba's import costs), and at
+    any size once Numba is loaded."""
+    return size >= from_size or loaded()
+
+
 _HANDLES: OrderedDict[int, tuple[np.random.Generator, np.ndarray]] = OrderedDict()
 _KEPT_HANDLES = 64
 """Generators whose handles are kept (the most recently used): a run uses a few."""

@@ -434,7 +434,6 @@ class RecordCollector(mesa.DataCollector):
         super().__init__(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
-        self._record_reporters = tuple(reporters.items())
         self._appends = tuple(
             (self.model_vars[name].append, reporter) for name, reporter in reporters.items()
         )

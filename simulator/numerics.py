@@ -22,6 +22,12 @@ SHORT = 16
 :func:`poisson`."""
 
 
+def is_short_counts(n) -> bool:
+    """Whether ``n`` is counts per group (or firm) that :func:`binomial` draws one by one:
+    a one-dimensional integer array of at most :data:`SHORT` elements."""
+    return type(n) is np.ndarray and n.ndim == 1 and len(n) <= SHORT and n.dtype.kind in "iu"
+
+
 def binomial(rng: np.random.Generator, n, p):
     """``rng.binomial(n, p)``: the same numbers, faster for short arrays (groups, firms).
 
@@ -31,7 +37,7 @@ def binomial(rng: np.random.Generator, n, p):
     machinery (measured), and a step makes a dozen such calls. Other inputs (longer,
     multi-dimensional, broadcast, not integer counts) go to NumPy unchanged.
     """
-    if type(n) is np.ndarray and n.ndim == 1 and len(n) <= SHORT and n.dtype.kind in "iu":
+    if is_short_counts(n):
         draw = rng.binomial
         if isinstance(p, float | int):
             return np.array([draw(k, p) for k in n.tolist()], dtype=np.int64)

@@ -28,8 +28,7 @@ chances = st.one_of(
 
 def _numpy_draws(monkeypatch) -> None:
     """The step's draws as NumPy calls at every size, Numba loaded or not."""
-    monkeypatch.setattr(draws_module, "COMPILED_DRAWS_FROM", 10**12)
-    monkeypatch.setattr(draws_module, "compiled_loaded", lambda: False)
+    monkeypatch.setattr(draws_module, "_compiled_draws", lambda size: False)
 
 
 def _same_stream(a: np.random.Generator, b: np.random.Generator) -> bool:

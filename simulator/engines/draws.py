@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compiled import generator_at, generator_handle, jit
-from ..compiled import loaded as compiled_loaded
+from ..compiled import generator_at, generator_handle, jit, worth_compiling
 from ..frozen import quick_init
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
@@ -197,7 +196,7 @@ NumPy calls otherwise (an agent-engine run does not pay Numba's import for them)
 
 
 def _compiled_draws(size: int) -> bool:
-    return size >= COMPILED_DRAWS_FROM or compiled_loaded()
+    return worth_compiling(size, COMPILED_DRAWS_FROM)
 
 
 def _expected_by_product(

@@ -32,8 +32,7 @@ def add_health_columns(timeseries: pd.DataFrame, dt: float) -> pd.DataFrame:
     per-operation cost: a sweep computes this for every run).
     """
     lag = steps_per_year(dt)
-    earlier = np.maximum(np.arange(len(timeseries)) - lag, 0)
-    # The index is a RangeIndex from 0 (the data collector's rows), so row i is step i.
+    earlier = np.maximum(timeseries.index.to_numpy() - lag, 0)  # row i is step i
     column = {name: timeseries[name].to_numpy() for name in _HEALTH_INPUTS}
     data, quality, users = column["training_examples"], column["quality"], column["active_users"]
     data_then, quality_then = data[earlier], quality[earlier]

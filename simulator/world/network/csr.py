@@ -20,8 +20,7 @@ import math
 import numpy as np
 import scipy.sparse
 
-from simulator.compiled import jit
-from simulator.compiled import loaded as compiled_loaded
+from simulator.compiled import jit, worth_compiling
 
 from .graphs import check_parameters, stochastic_block_edges
 
@@ -136,7 +135,7 @@ def build_csr(
 
 
 def _compiled_graph(n: int) -> bool:
-    return n >= COMPILED_GRAPHS_FROM or compiled_loaded()
+    return worth_compiling(n, COMPILED_GRAPHS_FROM)
 
 
 def barabasi_albert_edges(
@@ -485,7 +484,7 @@ def _fill_attachment_csr(source, target, most, indptr, indices):
                 if target[earlier] == target[k]:
                     seen = True
                     break
-            if not seen and target[k] != source[k]:
+            if not seen:  # (no self-loops: every target is an earlier node)
                 first[k] = True
                 own[source[k]] += 1
                 cursor[target[k]] += 1
