@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from ..compiled import jit
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
-from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
+from .choice import MarketView, pick, utilities_all, utility
 from .states import POTENTIAL, Move
 
 # -- the formula ------------------------------------------------------------------------
@@ -223,30 +223,217 @@ class Adoption(UserMechanism):
         return Move.ADOPT_WOM if by_word_of_mouth else Move.ADOPT
 
     def _decide_all_in_market(self, users, index, params, draws, word_of_mouth) -> Decision:
+        """The vector kernel in a market: two compiled passes over the potential users
+        (``index``; their word-of-mouth clocks aligned with it) around NumPy's ``exp``.
+
+        A user's utility of each firm is :func:`~.choice.utilities_all`'s operations in
+        its order; the attraction is NumPy's ``exp`` of it, as the scalar kernel's
+        ``np.exp`` (``math.exp`` differs in the last bit for some inputs). A user with no
+        neighbour on any product has share 0.0 of every one, so their utilities and
+        attractions are their group's, taken from a table of groups x firms; the first
+        pass lists the others with their utilities (users x firms), NumPy takes the
+        ``exp`` of those, and the second pass sums the rates, runs the clocks and picks
+        each adopter's product as :func:`~.choice.pick` does. At 10^6 users and 3 firms,
+        while most users are potential, a step took ~180 ms through whole-array NumPy (a
+        dozen temporaries of firms x users doubles); see benchmarks/README.md.
+        """
         market = params.market
-        shares = users.shares_on(index)
-        u = utilities_all(market, users.group[index], shares)
-        a = attractions_all(market, u)
-        spontaneous_rate, social_rate = np.zeros(len(index)), np.zeros(len(index))
-        for j in range(market.n_firms):
-            spontaneous_rate = spontaneous_rate + a[j]
-            social_rate = social_rate + (params.imitation * shares[j]) * a[j]
-        spontaneous_rate = params.innovation * spontaneous_rate
-        share = adopted_neighbour_share(users.active_neighbours[index], users.degree[index])
-        adopts, by_word_of_mouth = _market_events(
-            params, spontaneous_rate, social_rate, share, draws.clock[index], word_of_mouth
-        )
-        who = np.flatnonzero(adopts)
-        organic = by_word_of_mouth[who]
-        weights = np.where(organic, shares[:, who] * a[:, who], a[:, who])
-        product = pick_all(market, weights, u[:, who], draws.pick[index[who]])
-        ok = product >= 0
-        adopters, product, organic = index[who][ok], product[ok], organic[ok]
-        return Decision(
-            moves={Move.ADOPT: adopters[~organic], Move.ADOPT_WOM: adopters[organic]},
-            products={Move.ADOPT: product[~organic], Move.ADOPT_WOM: product[organic]},
-            organic=int(np.count_nonzero(organic)),
-        )
+        n_firms, n_groups = market.n_firms, len(market.taste)
+        on_offer = np.asarray(market.on_offer, dtype=bool)
+        # Share 0.0 of every product: the group's utilities, with the same operations.
+        by_group = utilities_all(market, np.arange(n_groups), np.zeros((n_firms, n_groups)))
+        by_group = np.ascontiguousarray(by_group.T)  # (groups, firms)
+        attraction_by_group = np.exp(by_group)
+        attraction_by_group[:, ~on_offer] = 0.0
+        listed = users.scratch("market_listed", np.intp)
+        u = np.empty((len(index), n_firms))
+        count = _market_utilities(
+            index, users.group, users.neighbours_on, users.degree,
+            np.asarray(market.quality, dtype=float), market.reference_quality,
+            market.quality_weight, market.local_effect,
+            market.global_effect * np.asarray(market.installed, dtype=float),
+            np.asarray(market.taste, dtype=float).reshape(n_groups, n_firms),
+            np.asarray(market.offer or [0.0] * n_firms, dtype=float), bool(market.offer),
+            listed, u,
+        )  # fmt: skip
+        u = u[:count]
+        a = np.exp(u)
+        a[:, ~on_offer] = 0.0
+        spontaneous = users.scratch("adopters", np.intp)
+        organic = users.scratch("organic_adopters", np.intp)
+        spontaneous_products = users.scratch("adopters_products", np.int64)
+        organic_products = users.scratch("organic_adopters_products", np.int64)
+        n_spontaneous, n_organic = _market_adoption_pass(
+            index, users.group, users.active_neighbours, users.neighbours_on, users.degree,
+            listed[:count], u, a, by_group, attraction_by_group, on_offer, params.innovation,
+            params.imitation, params.threshold, params.rule == "bass", market.rule == "best",
+            params.dt, draws.clock, word_of_mouth, draws.pick,
+            spontaneous, spontaneous_products, organic, organic_products,
+        )  # fmt: skip
+        return Decision(  # copies: the scratch arrays are filled again next step
+            moves={Move.ADOPT: spontaneous[:n_spontaneous].copy(),
+                   Move.ADOPT_WOM: organic[:n_organic].copy()},
+            products={Move.ADOPT: spontaneous_products[:n_spontaneous].copy(),
+                      Move.ADOPT_WOM: organic_products[:n_organic].copy()},
+            organic=n_organic,
+        )  # fmt: skip
+
+
+@jit
+def _market_utilities(
+    index, group, neighbours_on, degree, quality, reference, weight, local, global_term, taste,
+    offer, with_offer, listed, u,
+):  # fmt: skip
+    """The users ``index[k]`` with a neighbour on some product: each ``k`` into
+    ``listed``, and into the same row of ``u`` the utility of every firm ``j``, with the
+    operations of :func:`~.choice.utilities_all` in its order (``global_term[j]``: the
+    global network effect times firm ``j``'s installed base; ``taste[g, j]``; ``offer[j]``
+    added only if ``with_offer``, as there). Returns how many are listed."""
+    n_firms = u.shape[1]
+    count = 0
+    for k in range(len(index)):
+        i = index[k]
+        anyone = False
+        for j in range(n_firms):
+            anyone = anyone or neighbours_on[j, i] != 0
+        if not anyone:
+            continue
+        g = group[i]
+        d = degree[i]
+        for j in range(n_firms):
+            share = neighbours_on[j, i] / d if d > 0 else 0.0
+            x = weight * (quality[j, g] - reference)
+            x = x + local * share
+            x = x + global_term[j]
+            x = x + taste[g, j]
+            if with_offer:
+                x = x + offer[j]
+            u[count, j] = x
+        listed[count] = k
+        count += 1
+    return count
+
+
+@jit
+def _market_adoption_pass(
+    index, group, active_neighbours, neighbours_on, degree, listed, u, a, u_by_group,
+    a_by_group, on_offer, innovation, imitation, threshold, bass, best, dt, clock,
+    word_of_mouth, uniform, spontaneous_adopters, spontaneous_products, organic_adopters,
+    organic_products,
+):  # fmt: skip
+    """For each user ``index[k]``, with utilities and attractions the row of ``u`` and
+    ``a`` if ``k`` is listed (in order), else their group's (``u_by_group``,
+    ``a_by_group``): the summed rates over the firms (left to right), the clocks of
+    :func:`_market_events`, and for an adopter the product :func:`~.choice.pick` picks
+    with the weights ``a`` (by word of mouth ``share * a``) and ``uniform[i]``; adopters
+    whose pick finds no product do not adopt. The spontaneous adopters and those by word
+    of mouth, with their products, into the four outputs (index order); returns how many
+    of each."""
+    n_firms = a_by_group.shape[1]
+    count = organic_count = 0
+    last = -1  # the last firm on offer (a pick that falls a hair short takes it)
+    for j in range(n_firms):
+        if on_offer[j]:
+            last = j
+    # A group's rates for its users with share 0.0 of every product, summed as below.
+    n_groups = a_by_group.shape[0]
+    spontaneous_by_group = np.empty(n_groups)
+    social_by_group = np.empty(n_groups)
+    for g in range(n_groups):
+        spontaneous_rate = 0.0
+        social_rate = 0.0
+        for j in range(n_firms):
+            spontaneous_rate = spontaneous_rate + a_by_group[g, j]
+            social_rate = social_rate + (imitation * 0.0) * a_by_group[g, j]
+        spontaneous_by_group[g] = innovation * spontaneous_rate
+        social_by_group[g] = social_rate
+
+    def share_of(j, i, d, listed_user):
+        if not listed_user:  # no neighbour on any product
+            return 0.0
+        return neighbours_on[j, i] / d if d > 0 else 0.0
+
+    # A listed user's values are in their row of u and a, the others' in their group's
+    # (indexed, not sliced: a slice per user costs reference counting).
+    def utility_of(j, listed_user, r, g):
+        return u[r, j] if listed_user else u_by_group[g, j]
+
+    def attraction_of(j, listed_user, r, g):
+        return a[r, j] if listed_user else a_by_group[g, j]
+
+    row = 0  # the next listed user's row
+    for k in range(len(index)):
+        i = index[k]
+        d = degree[i]
+        g = group[i]
+        listed_user = row < len(listed) and listed[row] == k
+        r = row
+        if listed_user:
+            row += 1
+            spontaneous_rate = 0.0
+            social_rate = 0.0
+            for j in range(n_firms):
+                spontaneous_rate = spontaneous_rate + a[r, j]
+                social_rate = social_rate + (imitation * share_of(j, i, d, True)) * a[r, j]
+            spontaneous_rate = innovation * spontaneous_rate
+        else:
+            spontaneous_rate = spontaneous_by_group[g]
+            social_rate = social_by_group[g]
+        spontaneous = spontaneous_rate * dt > clock[i]
+        if bass:
+            social = social_rate * dt > word_of_mouth[k]
+            social_first = word_of_mouth[k] * spontaneous_rate < clock[i] * social_rate
+            by_word_of_mouth = social and (social_first or not spontaneous)
+        else:
+            share = active_neighbours[i] / d if d > 0 else 0.0
+            by_word_of_mouth = share >= threshold and share > 0.0
+        if not (spontaneous or by_word_of_mouth):
+            continue
+        # The pick: the best on offer (ties: the lower index), then the logit draw.
+        best_chosen = -1
+        best_u = -np.inf
+        total = 0.0
+        for j in range(n_firms):
+            w = 0.0
+            if on_offer[j]:
+                utility_j = utility_of(j, listed_user, r, g)
+                if utility_j > best_u or best_chosen < 0:
+                    best_chosen = j
+                    best_u = utility_j
+                w = attraction_of(j, listed_user, r, g)
+                if by_word_of_mouth:
+                    w = share_of(j, i, d, listed_user) * w
+            total = total + w
+        if best:
+            chosen = best_chosen
+        else:
+            chosen = -1
+            bar = uniform[i] * total
+            running = 0.0
+            for j in range(n_firms):
+                w = 0.0
+                if on_offer[j]:
+                    w = attraction_of(j, listed_user, r, g)
+                    if by_word_of_mouth:
+                        w = share_of(j, i, d, listed_user) * w
+                running = running + w
+                if on_offer[j] and running > bar and chosen < 0:
+                    chosen = j
+            if chosen < 0 and total > 0:
+                chosen = last
+            if not total > 0:  # no weight at all: the best one
+                chosen = best_chosen
+        if chosen < 0:
+            continue
+        if by_word_of_mouth:
+            organic_adopters[organic_count] = i
+            organic_products[organic_count] = chosen
+            organic_count += 1
+        else:
+            spontaneous_adopters[count] = i
+            spontaneous_products[count] = chosen
+            count += 1
+    return count, organic_count
 
 
 @jit
