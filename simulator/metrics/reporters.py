@@ -134,7 +134,10 @@ def model_version(record) -> int:
     return int(sum(firm.model_version for firm in record.firms))
 
 
+@_once
 def _firm_quality(record) -> np.ndarray:
+    """Every firm's deployed quality, shape (firms, groups) (read-only: shared by the
+    reporters of one record)."""
     return np.stack([firm.quality for firm in record.firms])
 
 
@@ -178,25 +181,54 @@ def moat(record) -> float:
     return quality(record) - baseline_quality(record)
 
 
-def _group_qualities(record) -> np.ndarray:
+@_once
+def _group_qualities(record) -> list[float]:
     """Quality each group experiences: its active users' products' quality (the best on
-    offer if none is active); with one firm, that firm's quality."""
+    offer if none is active); with one firm, that firm's quality.
+
+    In plain floats with the operations and order of the array formula
+    (:func:`_group_qualities_arrays`: NumPy adds the firms' rows one after another), so
+    the same bits; NaN qualities and eight or more firms take the array formula.
+    """
     if len(record.firms) == 1:
-        return record.firm.quality
+        return record.firm.quality.tolist()
+    quality, offered = _quality_table(record)
+    if len(quality) >= 8 or any(value != value for row in quality for value in row):
+        return _group_qualities_arrays(record).tolist()
+    counts = record.firm_counts.tolist()
+    values = []
+    for g in range(len(quality[0])):
+        total = sum(row[g] for row in counts)  # users: exact in any order
+        if total > 0:
+            weighted = quality[0][g] * float(counts[0][g])
+            for j in range(1, len(quality)):
+                weighted = weighted + quality[j][g] * float(counts[j][g])
+            values.append(weighted / float(total))
+            continue
+        best, best_value = 0, quality[0][g] if offered[0] else -np.inf  # argmax: first
+        for j in range(1, len(quality)):
+            value = quality[j][g] if offered[j] else -np.inf
+            if value > best_value:
+                best, best_value = j, value
+        values.append(quality[best][g])
+    return values
+
+
+def _group_qualities_arrays(record) -> np.ndarray:
+    """:func:`_group_qualities` of several firms as the array formula writes it."""
     quality = _firm_quality(record)
     counts = record.firm_counts.astype(float)
     total = counts.sum(axis=0)
     best = quality[_best_on_offer(record), np.arange(quality.shape[1])]
-    mean = np.divide((quality * counts).sum(axis=0), total, out=best.copy(), where=total > 0)
-    return mean
+    return np.divide((quality * counts).sum(axis=0), total, out=best.copy(), where=total > 0)
 
 
 def quality_gap(record) -> float:
     """Best group's quality minus worst group's (0 with one group)."""
-    values = _group_qualities(record).tolist()
+    values = _group_qualities(record)
     if values and all(value == value for value in values):  # no NaN: max and min are exact
         return float(max(values) - min(values))  # (NumPy's reductions cost ~2 us here)
-    q = _group_qualities(record)
+    q = np.asarray(values, dtype=float)
     return float(q.max() - q.min())
 
 
@@ -273,28 +305,74 @@ ESTIMATOR_REPORTERS = {
 # -- a market of firms: one column per firm (scenarios with ``firms:``) ------------------------
 
 
+@_once
+def _firm_active_totals(record) -> list[int]:
+    """Active users per firm, as Python ints (shared by the per-firm columns)."""
+    return [sum(row) for row in record.firm_counts.tolist()]
+
+
 def firm_active_users(record, firm: int) -> int:
-    return int(record.firm_counts[firm].sum())
+    return _firm_active_totals(record)[firm]
 
 
 def firm_market_share(record, firm: int) -> float:
     """The firm's share of the firms' active users (0 when nobody uses any product)."""
-    total = int(record.firm_counts.sum())
-    return int(record.firm_counts[firm].sum()) / total if total else 0.0
+    totals = _firm_active_totals(record)
+    total = sum(totals)
+    return totals[firm] / total if total else 0.0
+
+
+def _weights(record, firm: int) -> list[float]:
+    """The firm's active users per group as floats (the group sizes if it has none)."""
+    weights = [float(count) for count in record.firm_counts[firm].tolist()]
+    if sum(weights) == 0:  # counts: exact in any order
+        weights = [float(count) for count in record.counts.sum(axis=0).tolist()]
+    return weights
+
+
+def _weighted_mean(values: list[float], weights: list[float]) -> float:
+    """``sum_in_order(values * weights) / sum_in_order(weights)``, in plain floats: each
+    product and each sum in the same order, so the same bits."""
+    numerator = denominator = 0.0
+    for value, weight in zip(values, weights, strict=True):
+        numerator += value * weight
+    for weight in weights:
+        denominator += weight
+    return numerator / denominator
 
 
 def firm_quality(record, firm: int) -> float:
     """The firm's deployed quality, weighted by its active users' groups (by group size if
     it has none)."""
-    weights = record.firm_counts[firm].astype(float)
-    if weights.sum() == 0:
-        weights = record.counts.sum(axis=0).astype(float)
-    return sum_in_order(record.firms[firm].quality * weights) / sum_in_order(weights)
+    return _weighted_mean(record.firms[firm].quality.tolist(), _weights(record, firm))
+
+
+@_once
+def _quality_table(record) -> tuple[list[list[float]], list[bool]]:
+    """Every firm's quality per group and whether it is on offer, as Python values."""
+    quality = _firm_quality(record).tolist()
+    offered = [True] * len(quality) if record.on_offer is None else record.on_offer.tolist()
+    return quality, offered
 
 
 def firm_moat(record, firm: int) -> float:
     """The firm's quality lead over the best alternative its users could pick, per group:
     ``Q_fg - max(Q_ref, best rival on offer for g)``, weighted like :func:`firm_quality`."""
+    quality, offered = _quality_table(record)
+    if any(value != value for row in quality for value in row):  # NaN: NumPy's max
+        return _firm_moat_arrays(record, firm)
+    reference = float(record.reference_quality)
+    lead = []
+    for g, own in enumerate(quality[firm]):  # max is exact in any order
+        rivals = [row[g] for j, row in enumerate(quality) if j != firm and offered[j]]
+        best = max(rivals) if rivals else -np.inf
+        alternative = best if best > reference else reference
+        lead.append(own - alternative)
+    return _weighted_mean(lead, _weights(record, firm))
+
+
+def _firm_moat_arrays(record, firm: int) -> float:
+    """:func:`firm_moat` with NumPy's arrays (NaN propagates through ``max``)."""
     quality = _firm_quality(record)
     offered = record.on_offer if record.on_offer is not None else np.ones(len(quality), bool)
     rivals = np.where(offered[:, None], quality, -np.inf)
@@ -330,11 +408,15 @@ def firm_group_risk(record, firm: int, group: int) -> float:
 def hhi(record) -> float:
     """Herfindahl-Hirschman index of the firms' shares of active users, in [1/firms, 1]
     (0 when nobody uses any product)."""
-    total = float(record.firm_counts.sum())
+    totals = _firm_active_totals(record)
+    total = float(sum(totals))
     if total == 0:
         return 0.0
-    shares = record.firm_counts.sum(axis=1) / total
-    return float(sum_in_order(shares * shares))
+    index = 0.0  # sum_in_order of the squared shares, in plain floats
+    for count in totals:
+        share = count / total
+        index += share * share
+    return index
 
 
 def switches(record) -> int:
