@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from ..compiled import jit
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
-from .choice import MarketView, pick, utilities_all, utility
+from .choice import MarketView, pick, utility
 from .states import POTENTIAL, Move
 
 # -- the formula ------------------------------------------------------------------------
@@ -230,23 +230,18 @@ class Adoption(UserMechanism):
         its order; the attraction is NumPy's ``exp`` of it, as the scalar kernel's
         ``np.exp`` (``math.exp`` differs in the last bit for some inputs). A user with no
         neighbour on any product has share 0.0 of every one, so their utilities and
-        attractions are their group's, taken from a table of groups x firms; the first
-        pass lists the others with their utilities (users x firms), NumPy takes the
-        ``exp`` of those, and the second pass sums the rates, runs the clocks and picks
+        attractions are their group's: the first pass writes each group's utilities, then
+        lists the other users with theirs (a row of firms each), NumPy takes the ``exp``
+        of them all, and the second pass sums the rates, runs the clocks and picks
         each adopter's product as :func:`~.choice.pick` does. At 10^6 users and 3 firms,
         while most users are potential, a step took ~180 ms through whole-array NumPy (a
         dozen temporaries of firms x users doubles); see benchmarks/README.md.
         """
         market = params.market
         n_firms, n_groups = market.n_firms, len(market.taste)
-        on_offer = np.asarray(market.on_offer, dtype=bool)
-        # Share 0.0 of every product: the group's utilities, with the same operations.
-        by_group = utilities_all(market, np.arange(n_groups), np.zeros((n_firms, n_groups)))
-        by_group = np.ascontiguousarray(by_group.T)  # (groups, firms)
-        attraction_by_group = np.exp(by_group)
-        attraction_by_group[:, ~on_offer] = 0.0
         listed = users.scratch("market_listed", np.intp)
-        u = np.empty((len(index), n_firms))
+        # Rows: each group's utilities at share 0.0, then the listed users' (one exp).
+        u = np.empty((n_groups + len(index), n_firms))
         count = _market_utilities(
             index, users.group, users.neighbours_on, users.degree,
             np.asarray(market.quality, dtype=float), market.reference_quality,
@@ -256,8 +251,9 @@ class Adoption(UserMechanism):
             np.asarray(market.offer or [0.0] * n_firms, dtype=float), bool(market.offer),
             listed, u,
         )  # fmt: skip
-        u = u[:count]
+        u = u[: n_groups + count]
         a = np.exp(u)
+        on_offer = np.asarray(market.on_offer, dtype=bool)
         a[:, ~on_offer] = 0.0
         spontaneous = users.scratch("adopters", np.intp)
         organic = users.scratch("organic_adopters", np.intp)
@@ -265,7 +261,7 @@ class Adoption(UserMechanism):
         organic_products = users.scratch("organic_adopters_products", np.int64)
         n_spontaneous, n_organic = _market_adoption_pass(
             index, users.group, users.active_neighbours, users.neighbours_on, users.degree,
-            listed[:count], u, a, by_group, attraction_by_group, on_offer, params.innovation,
+            listed[:count], u, a, on_offer, params.innovation,
             params.imitation, params.threshold, params.rule == "bass", market.rule == "best",
             params.dt, draws.clock, word_of_mouth, draws.pick,
             spontaneous, spontaneous_products, organic, organic_products,
@@ -284,12 +280,22 @@ def _market_utilities(
     index, group, neighbours_on, degree, quality, reference, weight, local, global_term, taste,
     offer, with_offer, listed, u,
 ):  # fmt: skip
-    """The users ``index[k]`` with a neighbour on some product: each ``k`` into
-    ``listed``, and into the same row of ``u`` the utility of every firm ``j``, with the
-    operations of :func:`~.choice.utilities_all` in its order (``global_term[j]``: the
-    global network effect times firm ``j``'s installed base; ``taste[g, j]``; ``offer[j]``
-    added only if ``with_offer``, as there). Returns how many are listed."""
-    n_firms = u.shape[1]
+    """The utility of every firm ``j``, with the operations of
+    :func:`~.choice.utilities_all` in its order (``global_term[j]``: the global network
+    effect times firm ``j``'s installed base; ``taste[g, j]``; ``offer[j]`` added only if
+    ``with_offer``, as there): in row ``g`` of ``u``, group ``g``'s at share 0.0 (a user
+    with no neighbour on any product); in the rows after, the users ``index[k]`` with a
+    neighbour on some product, each ``k`` into ``listed``. Returns how many are listed."""
+    n_groups, n_firms = taste.shape
+    for g in range(n_groups):
+        for j in range(n_firms):
+            x = weight * (quality[j, g] - reference)
+            x = x + local * 0.0
+            x = x + global_term[j]
+            x = x + taste[g, j]
+            if with_offer:
+                x = x + offer[j]
+            u[g, j] = x
     count = 0
     for k in range(len(index)):
         i = index[k]
@@ -308,7 +314,7 @@ def _market_utilities(
             x = x + taste[g, j]
             if with_offer:
                 x = x + offer[j]
-            u[count, j] = x
+            u[n_groups + count, j] = x
         listed[count] = k
         count += 1
     return count
@@ -316,35 +322,35 @@ def _market_utilities(
 
 @jit
 def _market_adoption_pass(
-    index, group, active_neighbours, neighbours_on, degree, listed, u, a, u_by_group,
-    a_by_group, on_offer, innovation, imitation, threshold, bass, best, dt, clock,
+    index, group, active_neighbours, neighbours_on, degree, listed, u, a, on_offer,
+    innovation, imitation, threshold, bass, best, dt, clock,
     word_of_mouth, uniform, spontaneous_adopters, spontaneous_products, organic_adopters,
     organic_products,
 ):  # fmt: skip
     """For each user ``index[k]``, with utilities and attractions the row of ``u`` and
-    ``a`` if ``k`` is listed (in order), else their group's (``u_by_group``,
-    ``a_by_group``): the summed rates over the firms (left to right), the clocks of
-    :func:`_market_events`, and for an adopter the product :func:`~.choice.pick` picks
-    with the weights ``a`` (by word of mouth ``share * a``) and ``uniform[i]``; adopters
-    whose pick finds no product do not adopt. The spontaneous adopters and those by word
-    of mouth, with their products, into the four outputs (index order); returns how many
-    of each."""
-    n_firms = a_by_group.shape[1]
+    ``a`` after the groups' rows if ``k`` is listed (in order), else their group's row
+    (:func:`_market_utilities`'s layout): the summed rates over the firms (left to
+    right), the clocks of :func:`_market_events`, and for an adopter the product
+    :func:`~.choice.pick` picks with the weights ``a`` (by word of mouth ``share * a``)
+    and ``uniform[i]``; adopters whose pick finds no product do not adopt. The
+    spontaneous adopters and those by word of mouth, with their products, into the four
+    outputs (index order); returns how many of each."""
+    n_firms = a.shape[1]
     count = organic_count = 0
     last = -1  # the last firm on offer (a pick that falls a hair short takes it)
     for j in range(n_firms):
         if on_offer[j]:
             last = j
     # A group's rates for its users with share 0.0 of every product, summed as below.
-    n_groups = a_by_group.shape[0]
+    n_groups = a.shape[0] - len(listed)
     spontaneous_by_group = np.empty(n_groups)
     social_by_group = np.empty(n_groups)
     for g in range(n_groups):
         spontaneous_rate = 0.0
         social_rate = 0.0
         for j in range(n_firms):
-            spontaneous_rate = spontaneous_rate + a_by_group[g, j]
-            social_rate = social_rate + (imitation * 0.0) * a_by_group[g, j]
+            spontaneous_rate = spontaneous_rate + a[g, j]
+            social_rate = social_rate + (imitation * 0.0) * a[g, j]
         spontaneous_by_group[g] = innovation * spontaneous_rate
         social_by_group[g] = social_rate
 
@@ -356,10 +362,10 @@ def _market_adoption_pass(
     # A listed user's values are in their row of u and a, the others' in their group's
     # (indexed, not sliced: a slice per user costs reference counting).
     def utility_of(j, listed_user, r, g):
-        return u[r, j] if listed_user else u_by_group[g, j]
+        return u[n_groups + r, j] if listed_user else u[g, j]
 
     def attraction_of(j, listed_user, r, g):
-        return a[r, j] if listed_user else a_by_group[g, j]
+        return a[n_groups + r, j] if listed_user else a[g, j]
 
     row = 0  # the next listed user's row
     for k in range(len(index)):
@@ -373,8 +379,9 @@ def _market_adoption_pass(
             spontaneous_rate = 0.0
             social_rate = 0.0
             for j in range(n_firms):
-                spontaneous_rate = spontaneous_rate + a[r, j]
-                social_rate = social_rate + (imitation * share_of(j, i, d, True)) * a[r, j]
+                attraction = a[n_groups + r, j]
+                spontaneous_rate = spontaneous_rate + attraction
+                social_rate = social_rate + (imitation * share_of(j, i, d, True)) * attraction
             spontaneous_rate = innovation * spontaneous_rate
         else:
             spontaneous_rate = spontaneous_by_group[g]

@@ -91,37 +91,58 @@ class MarketView:
 
     @classmethod
     def of(cls, view) -> MarketView:
-        scenario, choice = view.scenario, view.scenario.choice
-        names = scenario.firm_names
-        groups = [group.name for group in scenario.population.groups]
-        taste = [[float(choice.preferences.get(g, {}).get(f, 0.0)) for f in names] for g in groups]
-        weight = choice.quality_weight
-        if weight is None:
-            weight = scenario.adoption.quality_sensitivity
         return cls(
-            n_firms=len(names),
             on_offer=[bool(x) for x in view.on_offer],
             quality=np.asarray(view.firm_quality, dtype=float).tolist(),
             reference_quality=float(view.reference_quality),
             installed=[int(x) for x in view.installed],
-            rule=choice.rule,
-            quality_weight=float(weight),
-            local_effect=float(choice.local_network_effect),
-            global_effect=float(choice.global_network_effect),
-            taste=taste,
-            reconsider_rate=float(choice.reconsider_rate),
-            switching_cost=float(choice.switching_cost),
-            lock_in_time=float(scenario.churn.lock_in_time),
-            dt=float(scenario.dt),
-            offer=offers(scenario),
             row_quality=None
             if view.cohorts is None
             else np.asarray(view.cohorts.quality, dtype=float).tolist(),
+            **_scenario_terms(view.scenario),
         )
 
     @property
     def offered(self) -> list[int]:
         return [j for j in range(self.n_firms) if self.on_offer[j]]
+
+
+_TERMS: dict[int, tuple[object, dict]] = {}
+"""The scenario's terms of the market view, by scenario (kept with it: its ``id`` is not
+reused while cached). A scenario is frozen, so its terms never change."""
+
+
+def _scenario_terms(scenario) -> dict:
+    """What :meth:`MarketView.of` takes from the scenario alone, computed once per
+    scenario (the per-firm sections behind :func:`offers` cost ~15 us a step)."""
+    kept = _TERMS.get(id(scenario))
+    if kept is not None and kept[0] is scenario:
+        return kept[1]
+    choice = scenario.choice
+    names = scenario.firm_names
+    groups = [group.name for group in scenario.population.groups]
+    weight = choice.quality_weight
+    if weight is None:
+        weight = scenario.adoption.quality_sensitivity
+    terms = {
+        "n_firms": len(names),
+        "rule": choice.rule,
+        "quality_weight": float(weight),
+        "local_effect": float(choice.local_network_effect),
+        "global_effect": float(choice.global_network_effect),
+        "taste": [
+            [float(choice.preferences.get(g, {}).get(f, 0.0)) for f in names] for g in groups
+        ],  # fmt: skip
+        "reconsider_rate": float(choice.reconsider_rate),
+        "switching_cost": float(choice.switching_cost),
+        "lock_in_time": float(scenario.churn.lock_in_time),
+        "dt": float(scenario.dt),
+        "offer": offers(scenario),
+    }
+    if len(_TERMS) >= 16:  # a run uses one scenario, or one per intervention
+        _TERMS.clear()
+    _TERMS[id(scenario)] = (scenario, terms)
+    return terms
 
 
 def offers(scenario) -> list[float]:
