@@ -114,6 +114,33 @@ def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
     assert compiled["active_users"].iloc[-1] > 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 2_000), n_groups=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_active_rates_kept_by_numpy_are_the_compiled_values(size, n_groups, seed):
+    """The active users' rates kept from step to step (the step's interactions are drawn
+    from their sums) are the same values by NumPy (a run of Mesa agents, which does not
+    import Numba) as by the compiled loops, over steps of random state changes and a
+    change of the rates (an intervention), and are ``rate * (state == ACTIVE)``."""
+    rng = np.random.default_rng(seed)
+    groups = GroupOrder.of(rng.integers(0, n_groups, size).astype(np.int16), n_groups)
+    kept = {True: draws_module.ActiveRates(groups), False: draws_module.ActiveRates(groups)}
+    rates = rng.gamma(4.0, 0.75, size)
+    state = rng.integers(0, 3, size).astype(np.int8)
+    for step in range(6):
+        if step == 3:
+            rates = rates * 1.5  # a new array: computed afresh
+        moving = rng.random(size) < 0.2
+        state[moving] = rng.integers(0, 3, int(moving.sum()))
+        values = {}
+        for compiled, active_rates in kept.items():
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(draws_module, "_compiled_draws", lambda n, c=compiled: c)
+                values[compiled] = active_rates.update(state, rates).copy()
+        assert values[True].tobytes() == values[False].tobytes()
+        expected = np.where(state[groups.order] == 1, rates, 0.0)
+        assert values[False].tobytes() == expected.tobytes()
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     size=st.integers(1, 3_000),

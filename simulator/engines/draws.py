@@ -126,12 +126,26 @@ class ActiveRates:
         self._rates: np.ndarray | None = None
 
     def update(self, state: np.ndarray, rate_in_order: np.ndarray) -> np.ndarray:
-        """The values for ``state`` and ``rate_in_order`` (a new array when the rates change)."""
+        """The values for ``state`` and ``rate_in_order`` (a new array when the rates change).
+
+        Compiled as the step's draws are (:func:`_compiled_draws`); else the same values
+        by NumPy, so that a run of the Mesa agents does not import Numba (~0.5 s) for it.
+        """
+        compiled = _compiled_draws(len(state))
         if rate_in_order is not self._rates or len(self._seen) != len(state):
-            _active_rates(self.order, state, rate_in_order, self.values)
+            if compiled:
+                _active_rates(self.order, state, rate_in_order, self.values)
+            else:
+                self.values[:] = np.where(state[self.order] == ACTIVE, rate_in_order, 0.0)
             self._seen, self._rates = state.copy(), rate_in_order
-        else:
+        elif compiled:
             _update_active_rates(state, self._seen, self.position, rate_in_order, self.values)
+        else:
+            changed = np.flatnonzero(state != self._seen)
+            now = state[changed]
+            self._seen[changed] = now
+            where = self.position[changed]
+            self.values[where] = np.where(now == ACTIVE, rate_in_order[where], 0.0)
         return self.values
 
 

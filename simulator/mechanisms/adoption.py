@@ -52,6 +52,12 @@ def adopted_neighbour_share(active_neighbours, degree):
     return active_neighbours / degree if degree > 0 else 0.0
 
 
+def _negated(events):
+    """``not`` of one user's event (a Python bool: the Mesa agents' kernel, where a NumPy
+    call on a scalar costs ~2 us) or ``np.logical_not`` of an array of them."""
+    return not events if type(events) is bool else np.logical_not(events)
+
+
 def adoption_events(
     rule: str,
     share: ArrayLike,
@@ -93,7 +99,7 @@ def adoption_events(
         # Both clocks fired: word of mouth wins if its event time E_w / r_w is earlier,
         # i.e. E_w * r_s < E_s * r_w (no division, so no special case for zero rates).
         social_first = word_of_mouth_draw * spontaneous_rate < spontaneous_draw * social_rate
-        by_word_of_mouth = social & (social_first | np.logical_not(spontaneous))
+        by_word_of_mouth = social & (social_first | _negated(spontaneous))
     elif rule == "threshold":
         # share > 0: an isolated user (share 0) never adopts by contagion, even at phi = 0.
         by_word_of_mouth = (share >= threshold) & (share > 0.0)
@@ -118,6 +124,28 @@ class AdoptionParams:
     attractiveness: list[float]
     market: MarketView | None = None
     """A market of several firms (or network effects, tastes): None for one plain product."""
+    no_share: NoShareValues | None = None
+    """A market: each group's values for its users with no neighbour on any product."""
+
+
+class NoShareValues:
+    """A market's utilities and attractions of every firm for a user with share 0.0 of
+    every product (no neighbour on any): the user's group's alone, so computed once per
+    step and group, when first asked for, with the scalar kernel's operations (the same
+    values; each ``np.exp`` on one float costs ~2 us)."""
+
+    def __init__(self, market: MarketView) -> None:
+        self.market = market
+        self._by_group: dict[int, tuple[list[float], list[float]]] = {}
+
+    def of(self, group: int) -> tuple[list[float], list[float]]:
+        values = self._by_group.get(group)
+        if values is None:
+            market = self.market
+            u = [utility(market, j, group, 0.0) for j in range(market.n_firms)]
+            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+            values = self._by_group[group] = (u, a)
+        return values
 
 
 class Adoption(UserMechanism):
@@ -143,6 +171,7 @@ class Adoption(UserMechanism):
             dt=float(view.scenario.dt),
             attractiveness=np.asarray(attract, dtype=float).tolist(),
             market=view.market,
+            no_share=None if view.market is None else NoShareValues(view.market),
         )
 
     def decide(self, user, params: AdoptionParams, draws) -> Move:
@@ -200,9 +229,13 @@ class Adoption(UserMechanism):
 
     def _decide_in_market(self, user, params: AdoptionParams, draws) -> Move:
         market = params.market
-        shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
-        u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
-        a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+        if any(user.neighbours_on):
+            shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
+            u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
+            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+        else:  # share 0.0 of every product: the group's values
+            shares = [0.0] * market.n_firms
+            u, a = params.no_share.of(user.group)
         spontaneous_rate, social_rate = 0.0, 0.0
         for j in range(market.n_firms):  # left to right, as the vector kernel
             spontaneous_rate = spontaneous_rate + a[j]
@@ -481,7 +514,7 @@ def _market_events(params, spontaneous_rate, social_rate, share, spontaneous_dra
     if params.rule == "bass":
         social = fires(social_rate, params.dt, wom_draw)
         social_first = wom_draw * spontaneous_rate < spontaneous_draw * social_rate
-        by_word_of_mouth = social & (social_first | np.logical_not(spontaneous))
+        by_word_of_mouth = social & (social_first | _negated(spontaneous))
     else:  # threshold: the share of active neighbours on any product
         by_word_of_mouth = (share >= params.threshold) & (share > 0.0)
     return spontaneous | by_word_of_mouth, by_word_of_mouth
