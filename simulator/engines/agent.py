@@ -104,7 +104,7 @@ class User(FixedAgent):
     def apply(self, joining_quality: list[list[float]]) -> None:
         """Commit the move decided this step."""
         commit(self, self.move, joining_quality)
-        if self.products is not None:
+        if self.move and self.products is not None:  # staying keeps the product
             self.products[self.node] = self.product
 
     def tell_neighbours(self, change: int) -> None:
