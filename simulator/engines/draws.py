@@ -131,14 +131,10 @@ class ActiveRates:
         Compiled as the step's draws are (:func:`_compiled_draws`); else the same values
         by NumPy, so that a run of the Mesa agents does not import Numba (~0.5 s) for it.
         """
-        compiled = _compiled_draws(len(state))
         if rate_in_order is not self._rates or len(self._seen) != len(state):
-            if compiled:
-                _active_rates(self.order, state, rate_in_order, self.values)
-            else:
-                self.values[:] = np.where(state[self.order] == ACTIVE, rate_in_order, 0.0)
+            _fill_active_rates(self.order, state, rate_in_order, self.values)
             self._seen, self._rates = state.copy(), rate_in_order
-        elif compiled:
+        elif _compiled_draws(len(state)):
             _update_active_rates(state, self._seen, self.position, rate_in_order, self.values)
         else:
             changed = np.flatnonzero(state != self._seen)
@@ -179,7 +175,7 @@ def draw_step(
     if product is None or n_firms == 1:
         if active_rates is None:
             values = np.empty(size)
-            _active_rates(groups.order, state, rate_in_order, values)
+            _fill_active_rates(groups.order, state, rate_in_order, values)
         else:
             values = active_rates.update(state, rate_in_order)
         expected = groups.sums(values)
@@ -211,6 +207,16 @@ NumPy calls otherwise (an agent-engine run does not pay Numba's import for them)
 
 def _compiled_draws(size: int) -> bool:
     return worth_compiling(size, COMPILED_DRAWS_FROM)
+
+
+def _fill_active_rates(order, state, rate_in_order, out) -> None:
+    """``out[k]``: the rate of the ``k``-th user in ``order`` if active, else 0.0; by the
+    compiled loop as the step's draws run (:func:`_compiled_draws`), else by NumPy (the
+    same values)."""
+    if _compiled_draws(len(state)):
+        _active_rates(order, state, rate_in_order, out)
+    else:
+        out[:] = np.where(state[order] == ACTIVE, rate_in_order, 0.0)
 
 
 def _expected_by_product(

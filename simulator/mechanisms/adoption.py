@@ -320,15 +320,17 @@ def _market_utilities(
     with no neighbour on any product); in the rows after, the users ``index[k]`` with a
     neighbour on some product, each ``k`` into ``listed``. Returns how many are listed."""
     n_groups, n_firms = taste.shape
+
+    def utility(j, g, share):
+        x = weight * (quality[j, g] - reference)
+        x = x + local * share
+        x = x + global_term[j]
+        x = x + taste[g, j]
+        return x + offer[j] if with_offer else x
+
     for g in range(n_groups):
         for j in range(n_firms):
-            x = weight * (quality[j, g] - reference)
-            x = x + local * 0.0
-            x = x + global_term[j]
-            x = x + taste[g, j]
-            if with_offer:
-                x = x + offer[j]
-            u[g, j] = x
+            u[g, j] = utility(j, g, 0.0)
     count = 0
     for k in range(len(index)):
         i = index[k]
@@ -337,17 +339,9 @@ def _market_utilities(
             anyone = anyone or neighbours_on[j, i] != 0
         if not anyone:
             continue
-        g = group[i]
         d = degree[i]
         for j in range(n_firms):
-            share = neighbours_on[j, i] / d if d > 0 else 0.0
-            x = weight * (quality[j, g] - reference)
-            x = x + local * share
-            x = x + global_term[j]
-            x = x + taste[g, j]
-            if with_offer:
-                x = x + offer[j]
-            u[n_groups + count, j] = x
+            u[n_groups + count, j] = utility(j, group[i], neighbours_on[j, i] / d if d > 0 else 0.0)
         listed[count] = k
         count += 1
     return count
@@ -374,51 +368,49 @@ def _market_adoption_pass(
     for j in range(n_firms):
         if on_offer[j]:
             last = j
-    # A group's rates for its users with share 0.0 of every product, summed as below.
     n_groups = a.shape[0] - len(listed)
-    spontaneous_by_group = np.empty(n_groups)
-    social_by_group = np.empty(n_groups)
-    for g in range(n_groups):
-        spontaneous_rate = 0.0
-        social_rate = 0.0
-        for j in range(n_firms):
-            spontaneous_rate = spontaneous_rate + a[g, j]
-            social_rate = social_rate + (imitation * 0.0) * a[g, j]
-        spontaneous_by_group[g] = innovation * spontaneous_rate
-        social_by_group[g] = social_rate
 
     def share_of(j, i, d, listed_user):
         if not listed_user:  # no neighbour on any product
             return 0.0
         return neighbours_on[j, i] / d if d > 0 else 0.0
 
-    # A listed user's values are in their row of u and a, the others' in their group's
-    # (indexed, not sliced: a slice per user costs reference counting).
-    def utility_of(j, listed_user, r, g):
-        return u[n_groups + r, j] if listed_user else u[g, j]
+    def rates(row, i, d, listed_user):
+        """The spontaneous and word-of-mouth rates from the attractions in ``row``."""
+        spontaneous_rate = 0.0
+        social_rate = 0.0
+        for j in range(n_firms):
+            attraction = a[row, j]
+            spontaneous_rate = spontaneous_rate + attraction
+            social_rate = social_rate + (imitation * share_of(j, i, d, listed_user)) * attraction
+        return innovation * spontaneous_rate, social_rate
 
-    def attraction_of(j, listed_user, r, g):
-        return a[n_groups + r, j] if listed_user else a[g, j]
+    def weight(j, row, i, d, listed_user, by_word_of_mouth):
+        """Firm ``j``'s weight in the pick (0.0 if not on offer)."""
+        if not on_offer[j]:
+            return 0.0
+        if by_word_of_mouth:
+            return share_of(j, i, d, listed_user) * a[row, j]
+        return a[row, j]
 
-    row = 0  # the next listed user's row
+    # A group's rates for its users with share 0.0 of every product.
+    spontaneous_by_group = np.empty(n_groups)
+    social_by_group = np.empty(n_groups)
+    for g in range(n_groups):
+        spontaneous_by_group[g], social_by_group[g] = rates(g, 0, 0, False)
+
+    next_listed = 0
     for k in range(len(index)):
         i = index[k]
         d = degree[i]
-        g = group[i]
-        listed_user = row < len(listed) and listed[row] == k
-        r = row
-        if listed_user:
-            row += 1
-            spontaneous_rate = 0.0
-            social_rate = 0.0
-            for j in range(n_firms):
-                attraction = a[n_groups + r, j]
-                spontaneous_rate = spontaneous_rate + attraction
-                social_rate = social_rate + (imitation * share_of(j, i, d, True)) * attraction
-            spontaneous_rate = innovation * spontaneous_rate
-        else:
-            spontaneous_rate = spontaneous_by_group[g]
-            social_rate = social_by_group[g]
+        listed_user = next_listed < len(listed) and listed[next_listed] == k
+        if listed_user:  # their own row of u and a, after the groups' rows
+            row = n_groups + next_listed
+            next_listed += 1
+            spontaneous_rate, social_rate = rates(row, i, d, True)
+        else:  # their group's row
+            row = group[i]
+            spontaneous_rate, social_rate = spontaneous_by_group[row], social_by_group[row]
         spontaneous = spontaneous_rate * dt > clock[i]
         if bass:
             social = social_rate * dt > word_of_mouth[k]
@@ -434,16 +426,10 @@ def _market_adoption_pass(
         best_u = -np.inf
         total = 0.0
         for j in range(n_firms):
-            w = 0.0
-            if on_offer[j]:
-                utility_j = utility_of(j, listed_user, r, g)
-                if utility_j > best_u or best_chosen < 0:
-                    best_chosen = j
-                    best_u = utility_j
-                w = attraction_of(j, listed_user, r, g)
-                if by_word_of_mouth:
-                    w = share_of(j, i, d, listed_user) * w
-            total = total + w
+            if on_offer[j] and (u[row, j] > best_u or best_chosen < 0):
+                best_chosen = j
+                best_u = u[row, j]
+            total = total + weight(j, row, i, d, listed_user, by_word_of_mouth)
         if best:
             chosen = best_chosen
         else:
@@ -451,12 +437,7 @@ def _market_adoption_pass(
             bar = uniform[i] * total
             running = 0.0
             for j in range(n_firms):
-                w = 0.0
-                if on_offer[j]:
-                    w = attraction_of(j, listed_user, r, g)
-                    if by_word_of_mouth:
-                        w = share_of(j, i, d, listed_user) * w
-                running = running + w
+                running = running + weight(j, row, i, d, listed_user, by_word_of_mouth)
                 if on_offer[j] and running > bar and chosen < 0:
                     chosen = j
             if chosen < 0 and total > 0:

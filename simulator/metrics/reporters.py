@@ -149,20 +149,27 @@ def _best_on_offer(record) -> np.ndarray:
     return np.argmax(masked, axis=0)
 
 
+def _weighted_mean(values: list[float], weights: list[float]) -> float:
+    """``sum_in_order(values * weights) / sum_in_order(weights)``, in plain floats: each
+    product and each sum in the same order, so the same bits."""
+    numerator = denominator = 0.0
+    for value, weight in zip(values, weights, strict=True):
+        numerator += value * weight
+    for weight in weights:
+        denominator += weight
+    return numerator / denominator
+
+
 @_once
 def quality(record) -> float:
     """Mean deployed quality experienced by active users, over firms and groups (with no
     active user, the best product on offer per group, weighted by group size)."""
     counts = record.firm_counts.ravel().tolist()
     if any(counts):
-        # The sums below, left to right over firms then groups, in plain floats: the same
-        # values as the arrays in the branch below (a step's fixed cost).
+        # Left to right over firms then groups, in plain floats: the same values as the
+        # arrays in the branch below (a step's fixed cost).
         qualities = [q for firm in record.firms for q in firm.quality.tolist()]
-        numerator = weights_total = 0.0
-        for value, weight in zip(qualities, counts, strict=True):
-            numerator += value * float(weight)
-            weights_total += float(weight)
-        return numerator / weights_total
+        return _weighted_mean(qualities, [float(count) for count in counts])
     weights = record.firm_counts.astype(float)
     if weights.sum() == 0:
         weights = np.zeros_like(weights)
@@ -192,8 +199,8 @@ def _group_qualities(record) -> list[float]:
     """
     if len(record.firms) == 1:
         return record.firm.quality.tolist()
-    quality, offered = _quality_table(record)
-    if len(quality) >= 8 or any(value != value for row in quality for value in row):
+    quality, offered, nan = _quality_table(record)
+    if len(quality) >= 8 or nan:
         return _group_qualities_arrays(record).tolist()
     counts = record.firm_counts.tolist()
     values = []
@@ -330,17 +337,6 @@ def _weights(record, firm: int) -> list[float]:
     return weights
 
 
-def _weighted_mean(values: list[float], weights: list[float]) -> float:
-    """``sum_in_order(values * weights) / sum_in_order(weights)``, in plain floats: each
-    product and each sum in the same order, so the same bits."""
-    numerator = denominator = 0.0
-    for value, weight in zip(values, weights, strict=True):
-        numerator += value * weight
-    for weight in weights:
-        denominator += weight
-    return numerator / denominator
-
-
 def firm_quality(record, firm: int) -> float:
     """The firm's deployed quality, weighted by its active users' groups (by group size if
     it has none)."""
@@ -348,18 +344,20 @@ def firm_quality(record, firm: int) -> float:
 
 
 @_once
-def _quality_table(record) -> tuple[list[list[float]], list[bool]]:
-    """Every firm's quality per group and whether it is on offer, as Python values."""
+def _quality_table(record) -> tuple[list[list[float]], list[bool], bool]:
+    """Every firm's quality per group and whether it is on offer, as Python values, and
+    whether any quality is NaN (then the array formulas: NaN propagates through NumPy's
+    ``max``, not Python's)."""
     quality = _firm_quality(record).tolist()
     offered = [True] * len(quality) if record.on_offer is None else record.on_offer.tolist()
-    return quality, offered
+    return quality, offered, any(value != value for row in quality for value in row)
 
 
 def firm_moat(record, firm: int) -> float:
     """The firm's quality lead over the best alternative its users could pick, per group:
     ``Q_fg - max(Q_ref, best rival on offer for g)``, weighted like :func:`firm_quality`."""
-    quality, offered = _quality_table(record)
-    if any(value != value for row in quality for value in row):  # NaN: NumPy's max
+    quality, offered, nan = _quality_table(record)
+    if nan:
         return _firm_moat_arrays(record, firm)
     reference = float(record.reference_quality)
     lead = []
