@@ -18,6 +18,7 @@ import numpy as np
 from .engines import make_engine, resolve_engine, uses_agents
 from .engines.cohorts import Cohorts, row_index, table
 from .engines.draws import ActiveRates, GroupOrder
+from .engines.prefetch import ClockPrefetch
 from .engines.step import StepRecord, StepTally, run_step
 from .firm import Firm
 from .firm.abtest import uses_ab_test, uses_canary
@@ -101,6 +102,9 @@ class FlywheelModel(mesa.Model):
         """The users listed group by group, for per-group sums."""
         self.active_rates = ActiveRates(self.groups)
         """The active users' interaction rates in group order, kept from step to step."""
+        self.clock_prefetch = ClockPrefetch.for_run(len(self.user_group))
+        """Draws the next step's clocks on a second core during a step (large runs; the
+        same numbers): :mod:`simulator.engines.prefetch`."""
         self.activity_multiplier = population.activity_multiplier
         self.adjacency = population.adjacency
         """The network as a CSR adjacency matrix (row i = user i's neighbours)."""

@@ -14,6 +14,7 @@ rejoin); only potential users draw a second clock (word of mouth), in index orde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from ..frozen import quick_init
 from ..mechanisms.states import ACTIVE_CODE as ACTIVE
 from ..mechanisms.states import POTENTIAL_CODE as POTENTIAL
 from ..numerics import poisson
+
+if TYPE_CHECKING:
+    from .prefetch import ClockPrefetch
 
 
 @quick_init
@@ -154,6 +158,7 @@ def draw_step(
     n_firms: int = 1,
     active_rates: ActiveRates | None = None,
     rate_by_user: np.ndarray | None = None,
+    prefetch: ClockPrefetch | None = None,
 ) -> StepDraws:
     """Draw one step's randomness, in a fixed order, from the users' stream.
 
@@ -168,10 +173,13 @@ def draw_step(
     market (``product`` given: each user's firm, -1 if none) it is summed per firm and
     group, and each firm's users' interactions are drawn per group. ``active_rates``, if
     given, keeps the active users' rates from step to step (the same values, less work);
-    ``rate_by_user``, if given, is ``rate_in_order`` indexed by user.
+    ``rate_by_user``, if given, is ``rate_in_order`` indexed by user. ``prefetch``, if
+    given, holds this step's clocks if they were drawn in the background, and starts
+    drawing the next step's once this step's draws are done (the same numbers).
     """
     size = len(state)
-    clock, potential, word_of_mouth = draw_clocks(rng, state)
+    clock = None if prefetch is None else prefetch.take(rng, size)
+    clock, potential, word_of_mouth = draw_clocks(rng, state, clock=clock)
     if product is None or n_firms == 1:
         if active_rates is None:
             values = np.empty(size)
@@ -180,21 +188,21 @@ def draw_step(
             values = active_rates.update(state, rate_in_order)
         expected = groups.sums(values)
         interactions = poisson(rng, expected)
-        return StepDraws(
-            clock=clock,
-            potential=potential,
-            word_of_mouth=word_of_mouth,
-            interactions=interactions,
-            firm_interactions=None if product is None else interactions[None, :],
+        firm_interactions = None if product is None else interactions[None, :]
+    else:
+        expected = _expected_by_product(
+            state, groups, rate_in_order, product, n_firms, rate_by_user
         )
-    expected = _expected_by_product(state, groups, rate_in_order, product, n_firms, rate_by_user)
-    by_firm = poisson(rng, expected)
+        firm_interactions = poisson(rng, expected)
+        interactions = firm_interactions.sum(axis=0)
+    if prefetch is not None:  # the last draw from rng this step: the next step's clocks
+        prefetch.start(rng, size)
     return StepDraws(
         clock=clock,
         potential=potential,
         word_of_mouth=word_of_mouth,
-        interactions=by_firm.sum(axis=0),
-        firm_interactions=by_firm,
+        interactions=interactions,
+        firm_interactions=firm_interactions,
     )
 
 
@@ -253,11 +261,15 @@ def _expected_by_product(
 
 
 def draw_clocks(
-    rng: np.random.Generator, state: np.ndarray, compiled: bool | None = None
+    rng: np.random.Generator,
+    state: np.ndarray,
+    compiled: bool | None = None,
+    clock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The step's clocks: a standard exponential per user, then the potential users (in
     index order) and a standard exponential for each of them: ``(clock, potential,
-    word_of_mouth)``.
+    word_of_mouth)``. ``clock``, if given, is the first part, drawn already (by
+    :class:`~.prefetch.ClockPrefetch`): only the rest is drawn.
 
     Compiled (see :data:`COMPILED_DRAWS_FROM`, or with ``compiled=True``), one loop draws
     them with Numba's implementation of the generator's methods, which produces the same
@@ -270,12 +282,15 @@ def draw_clocks(
     if compiled is None:
         compiled = _compiled_draws(size)
     if not compiled:
-        clock = rng.standard_exponential(size)
+        if clock is None:
+            clock = rng.standard_exponential(size)
         potential = np.flatnonzero(state == POTENTIAL)
         return clock, potential, rng.standard_exponential(len(potential))
-    clock = np.empty(size)
     potential = np.empty(size, dtype=np.intp)
-    word_of_mouth = _draw_clocks(generator_handle(rng), state, clock, potential)
+    drawn = clock is not None
+    if not drawn:
+        clock = np.empty(size)
+    word_of_mouth = _draw_clocks(generator_handle(rng), state, clock, potential, drawn)
     return clock, potential[: len(word_of_mouth)].copy(), word_of_mouth
 
 
@@ -309,14 +324,15 @@ def draw_market(
 
 
 @jit
-def _draw_clocks(handle, state, clock, potential):
-    """Fill ``clock`` (one draw per user), list the potential users into ``potential``,
-    and return one more draw for each of them, in that order (NumPy's order), from the
-    generator of ``handle``."""
+def _draw_clocks(handle, state, clock, potential, drawn=False):
+    """Fill ``clock`` (one draw per user; unless ``drawn``: filled already), list the
+    potential users into ``potential``, and return one more draw for each of them, in
+    that order (NumPy's order), from the generator of ``handle``."""
     rng = generator_at(handle)
     count = 0
     for i in range(len(state)):
-        clock[i] = rng.standard_exponential()
+        if not drawn:
+            clock[i] = rng.standard_exponential()
         potential[count] = i
         count += state[i] == POTENTIAL
     word_of_mouth = np.empty(count)

@@ -251,6 +251,7 @@ def run_step(model) -> StepRecord:
     draws = draw_step(  # 2
         model.streams.steps, engine.state, model.groups, model.rate_in_order,
         product, market or 1, model.active_rates, model.interaction_rate,
+        model.clock_prefetch,
     )  # fmt: skip
     # One firm: its quality array as a (1, groups) view, not a copy (a step's fixed cost).
     firm_quality = (np.stack([firm.quality for firm in firms]) if len(firms) > 1

@@ -23,13 +23,15 @@ from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from simulator.engines.prefetch import THREADS_ENV
 from simulator.errors import InputError
 from simulator.world.resources import ALLOCATOR_ENV
 
 __all__ = ["ExecutorInfo", "SerialExecutor", "open_executor"]
 
 # Each run is single-threaded NumPy/SciPy work: one BLAS/OpenMP thread per worker
-# process avoids oversubscribing the cores (parallel efficiency).
+# process avoids oversubscribing the cores (parallel efficiency), and so does no thread
+# drawing the next step's clocks (engines/prefetch.py): the workers fill the cores.
 _WORKER_ENV = {
     name: "1"
     for name in (
@@ -37,6 +39,7 @@ _WORKER_ENV = {
         "OPENBLAS_NUM_THREADS",
         "MKL_NUM_THREADS",
         "VECLIB_MAXIMUM_THREADS",
+        THREADS_ENV,
     )
 } | ALLOCATOR_ENV  # and keep per-step temporaries in the heap (resources.tune_allocator)
 
