@@ -264,7 +264,7 @@ def report(results: dict, steps: int) -> None:
                 min(wall_ratio, cpu_ratio) >= 0.5)  # fmt: skip
     two = results.get(("array", 1_000_000, steps))
     if two:
-        row("  (the default on two cores: next clocks drawn beside the step)",
+        row("  two cores (the default: next clocks drawn beside a step)",
             f"{two['agent_steps_per_s'] / 1e6:.1f} M wall", None)  # fmt: skip
     ten = results.get(("array", 10**7, 520))
     if ten:
