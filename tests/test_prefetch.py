@@ -1,5 +1,6 @@
-"""The next step's clocks drawn on a second thread (simulator/engines/prefetch.py): the
-same numbers, so the same runs, on either engine, with one firm or a market."""
+"""The next step's clocks (and a market's picks) drawn on a second thread
+(simulator/engines/prefetch.py): the same numbers, so the same runs, on either engine,
+with one firm or a market."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def test_a_run_is_the_same_with_the_clocks_drawn_in_the_background(
     serial = run(scenario, **options).timeseries
     assert background.equals(serial)
     assert serial["adoptions"].sum() > 0 and serial["churns"].sum() > 0
+    if scenario == MARKET:  # the picks drawn beside, switchers among them
+        assert serial["switches"].sum() > 0
 
 
 def test_a_step_draws_the_same_numbers_and_leaves_the_stream_alike():

@@ -11,7 +11,9 @@ record. The numbers are the same ones in the same order: only *when* they are dr
 changes, and results stay byte-identical whether or not a run prefetches.
 
 A run prefetches from :data:`PREFETCH_FROM` users when the process may use two cores or
-more: the CPU affinity of the process, or ``FLYWHEEL_THREADS`` (``1``: never). Sweep
+more: the CPU affinity of the process, or ``FLYWHEEL_THREADS`` (``1``: never). In a
+market, the worker also draws the step's picks (the market stream) while the step's own
+draws are made (:meth:`ClockPrefetch.beside`). Sweep
 workers are started with ``FLYWHEEL_THREADS=1``, since their processes already fill the
 cores.
 """
@@ -88,6 +90,12 @@ class ClockPrefetch:
         clock = np.empty(size)
         future = _worker().submit(_fill_exponentials, generator_handle(rng), clock)
         self._pending = (rng, saved, clock, future)
+
+    def beside(self, function, *args) -> Future:
+        """``function(*args)`` on the worker thread, beside the caller's work: for draws
+        from another stream than the steps stream (a market's picks), made while the
+        step's own draws are (the same numbers: each stream draws in its own order)."""
+        return _worker().submit(function, *args)
 
     def take(self, rng: np.random.Generator, size: int) -> np.ndarray | None:
         """The ``size`` clocks drawn from ``rng`` since :meth:`start`, or None (none were,

@@ -248,10 +248,13 @@ def run_step(model) -> StepRecord:
     model.run_events(step)
     engine, firms, market = model.user_engine, model.firms, model.market_firms
     product = None if market is None else engine.product
+    prefetch = model.clock_prefetch
+    if market is not None:  # the market stream's draws, beside the steps stream's if prefetching
+        market_args = (model.streams.market, engine.state, model.reconsider_probability())
+        picking = None if prefetch is None else prefetch.beside(draw_market, *market_args)
     draws = draw_step(  # 2
         model.streams.steps, engine.state, model.groups, model.rate_in_order,
-        product, market or 1, model.active_rates, model.interaction_rate,
-        model.clock_prefetch,
+        product, market or 1, model.active_rates, model.interaction_rate, prefetch,
     )  # fmt: skip
     # One firm: its quality array as a (1, groups) view, not a copy (a step's fixed cost).
     firm_quality = (np.stack([firm.quality for firm in firms]) if len(firms) > 1
@@ -267,9 +270,7 @@ def run_step(model) -> StepRecord:
         trust=model.trust_shock(step), cohorts=model.cohorts(firm_quality, risks),
     )  # fmt: skip
     if market is not None:
-        pick, reconsider = draw_market(
-            model.streams.market, engine.state, model.reconsider_probability()
-        )
+        pick, reconsider = draw_market(*market_args) if picking is None else picking.result()
         draws = replace(draws, pick=pick, reconsider_mask=reconsider)
         view = replace(view, draws=draws)
         view = replace(view, market=MarketView.of(view))
