@@ -13,9 +13,8 @@ changes, and results stay byte-identical whether or not a run prefetches.
 A run prefetches from :data:`PREFETCH_FROM` users when the process may use two cores or
 more: the CPU affinity of the process, or ``FLYWHEEL_THREADS`` (``1``: never). In a
 market, the worker also draws the step's picks (the market stream) while the step's own
-draws are made (:meth:`ClockPrefetch.beside`). Sweep
-workers are started with ``FLYWHEEL_THREADS=1``, since their processes already fill the
-cores.
+draws are made (:meth:`ClockPrefetch.beside`). Sweep workers are started with
+``FLYWHEEL_THREADS=1``, since their processes already fill the cores.
 """
 
 from __future__ import annotations
