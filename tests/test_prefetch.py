@@ -121,8 +121,11 @@ def test_sweep_workers_do_not_prefetch():
 
 def test_a_forked_process_gets_a_worker_of_its_own(monkeypatch):
     """The parent's worker thread does not run in a child forked from it."""
+    monkeypatch.setattr(prefetch_module, "_WORKER", None)  # the process's own comes back after
     parent = prefetch_module._worker()
     monkeypatch.setattr(prefetch_module.os, "getpid", lambda: -1)
     child = prefetch_module._worker()
     assert child is not parent
     assert child.submit(lambda: 42).result() == 42
+    for executor in (parent, child):
+        executor.shutdown()

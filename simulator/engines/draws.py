@@ -342,6 +342,16 @@ def _draw_clocks(handle, state, clock, potential, drawn=False):
 
 
 @jit
+def _fill_exponentials(handle, out):
+    """``out``: standard exponentials from the generator of ``handle``, in order (the
+    numbers of ``rng.standard_exponential(len(out))``): the clocks of
+    :func:`_draw_clocks`'s first loop, drawn ahead by :class:`~.prefetch.ClockPrefetch`."""
+    rng = generator_at(handle)
+    for i in range(len(out)):
+        out[i] = rng.standard_exponential()
+
+
+@jit
 def _draw_picks(handle, state, pick):
     """``pick``: a uniform for each user not active, in index order, NaN for the others."""
     rng = generator_at(handle)

@@ -25,8 +25,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from ..compiled import generator_at, generator_handle, jit
+from ..compiled import generator_handle
 from ..errors import InputError
+from .draws import _fill_exponentials
 
 THREADS_ENV = "FLYWHEEL_THREADS"
 """Environment variable: how many threads a run may use (an integer >= 1; ``1`` turns
@@ -72,8 +73,6 @@ class ClockPrefetch:
 
     def __init__(self) -> None:
         self._pending: tuple[np.random.Generator, dict, np.ndarray, Future] | None = None
-        _fill_exponentials(generator_handle(np.random.default_rng(0)), np.empty(0))  # compiled
-        # here, by the thread that runs the model, not by the worker
 
     @classmethod
     def for_run(cls, size: int) -> ClockPrefetch | None:
@@ -84,7 +83,7 @@ class ClockPrefetch:
 
     def start(self, rng: np.random.Generator, size: int) -> None:
         """Begin drawing the next step's ``size`` clocks from ``rng``."""
-        self.take(rng, -1)  # never two drawings at once: put back any not taken
+        self.take(None, -1)  # never two drawings at once: put back any not taken
         saved = rng.bit_generator.state
         clock = np.empty(size)
         future = _worker().submit(_fill_exponentials, generator_handle(rng), clock)
@@ -96,7 +95,7 @@ class ClockPrefetch:
         step's own draws are (the same numbers: each stream draws in its own order)."""
         return _worker().submit(function, *args)
 
-    def take(self, rng: np.random.Generator, size: int) -> np.ndarray | None:
+    def take(self, rng: np.random.Generator | None, size: int) -> np.ndarray | None:
         """The ``size`` clocks drawn from ``rng`` since :meth:`start`, or None (none were,
         or others were: then ``rng`` is as before them)."""
         pending, self._pending = self._pending, None
@@ -108,15 +107,6 @@ class ClockPrefetch:
             return clock
         drawn_from.bit_generator.state = saved
         return None
-
-
-@jit
-def _fill_exponentials(handle, out):
-    """``out``: standard exponentials from the generator of ``handle``, in order (the
-    numbers of ``rng.standard_exponential(len(out))``)."""
-    rng = generator_at(handle)
-    for i in range(len(out)):
-        out[i] = rng.standard_exponential()
 
 
 _WORKER: tuple[int, ThreadPoolExecutor] | None = None
