@@ -86,13 +86,16 @@ def test_short_draws_reject_what_numpy_rejects():
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 2_049, 100_000])
-@pytest.mark.parametrize("mix", ["random", "all potential", "none potential"])
+@pytest.mark.parametrize("mix", ["random", "all potential", "none potential", "few potential"])
 def test_compiled_clocks_draw_what_numpy_draws(size, mix):
     """The compiled loop (Numba's generator methods) gives NumPy's clocks, the same list of
     potential users and the same word-of-mouth clocks, and leaves the stream in NumPy's
-    state: the ziggurat's rare tail draws included (100,000 users x 2 draws reach it)."""
+    state: the ziggurat's rare tail draws included (100,000 users x 2 draws reach it).
+    "few potential": most words of eight states hold none, which the loop skips."""
     state = np.random.default_rng(size).integers(0, 3, size).astype(np.int8)
-    if mix != "random":
+    if mix == "few potential":
+        state = np.where(np.random.default_rng(size).random(size) < 0.01, 0, 2).astype(np.int8)
+    elif mix != "random":
         state[:] = 0 if mix == "all potential" else 1
     expected_rng, rng = np.random.default_rng(size + 1), np.random.default_rng(size + 1)
     expected = draw_clocks(expected_rng, state, compiled=False)
@@ -115,11 +118,17 @@ def test_a_run_does_not_depend_on_which_clocks_ran(monkeypatch):
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=st.integers(1, 2_000), n_groups=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
-def test_active_rates_kept_by_numpy_are_the_compiled_values(size, n_groups, seed):
+@given(
+    size=st.integers(1, 2_000),
+    n_groups=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+    moving_share=st.sampled_from([0.2, 0.002]),
+)
+def test_active_rates_kept_by_numpy_are_the_compiled_values(size, n_groups, seed, moving_share):
     """The active users' rates kept from step to step (the step's interactions are drawn
     from their sums) are the same values by NumPy (a run of Mesa agents, which does not
-    import Numba) as by the compiled loops, over steps of random state changes and a
+    import Numba) as by the compiled loops, over steps of random state changes (many, or
+    so few that most words of eight states are unchanged, which the loop skips) and a
     change of the rates (an intervention), and are ``rate * (state == ACTIVE)``."""
     rng = np.random.default_rng(seed)
     groups = GroupOrder.of(rng.integers(0, n_groups, size).astype(np.int16), n_groups)
@@ -129,7 +138,7 @@ def test_active_rates_kept_by_numpy_are_the_compiled_values(size, n_groups, seed
     for step in range(6):
         if step == 3:
             rates = rates * 1.5  # a new array: computed afresh
-        moving = rng.random(size) < 0.2
+        moving = rng.random(size) < moving_share
         state[moving] = rng.integers(0, 3, int(moving.sum()))
         values = {}
         for compiled, active_rates in kept.items():

@@ -73,7 +73,6 @@ class ArrayUsers:
         self._spread: dict[tuple, np.ndarray] = {}
         self._lock_in_key: tuple | None = None
         self._lock_in_factor = np.zeros(0)
-        self._spare: np.ndarray | None = None
         self._scratch: dict[str, np.ndarray] = {}
         self.seed(initial_adopters, 0, quality)
 
@@ -104,26 +103,17 @@ class ArrayUsers:
 
     def step_users(self, plan: StepPlan) -> StepMoves:
         """Decide for every user from the start-of-step state, then commit (synchronous)."""
-        self.next_satisfaction = before = self.satisfaction
+        self.next_satisfaction = self.satisfaction
         cohorts = plan.view.cohorts
         self.row = self.group if cohorts is None else cohorts.row
         moves = decide_with_kernels(self, plan)
         table = plan.view.firm_quality if cohorts is None else cohorts.quality
         quality = np.asarray(table, dtype=float).tolist()
         commit_all(self, moves.moves, moves.products, quality)
-        if self.satisfaction is not before:  # last step's array is free for the next one
-            self._spare = before
         self._steps += 1
         return moves
 
     # -- buffers reused from step to step ---------------------------------------------------
-
-    def spare_satisfaction(self) -> np.ndarray:
-        """An array for this step's updated satisfaction, other than the current one."""
-        spare, self._spare = self._spare, None
-        if spare is None or spare is self.satisfaction or spare.shape != self.satisfaction.shape:
-            spare = np.empty_like(self.satisfaction)
-        return spare
 
     def scratch(self, name: str, dtype) -> np.ndarray:
         """A per-user work array called ``name`` (contents undefined), kept for reuse."""

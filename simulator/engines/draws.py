@@ -329,10 +329,21 @@ def _draw_clocks(handle, state, clock, potential, drawn=False):
     potential users into ``potential``, and return one more draw for each of them, in
     that order (NumPy's order), from the generator of ``handle``."""
     rng = generator_at(handle)
-    count = 0
-    for i in range(len(state)):
-        if not drawn:
+    if not drawn:
+        for i in range(len(state)):
             clock[i] = rng.standard_exponential()
+    # The potential users, eight states at a time: a word with no zero byte (POTENTIAL is
+    # 0) has none, and most words have none once the product has spread.
+    words = len(state) // 8
+    packed = state[: 8 * words].view(np.uint64)
+    count = 0
+    for w in range(words):
+        v = packed[w]
+        if (v - _LOW_BYTES) & ~v & _HIGH_BITS:
+            for i in range(8 * w, 8 * w + 8):
+                potential[count] = i
+                count += state[i] == POTENTIAL
+    for i in range(8 * words, len(state)):
         potential[count] = i
         count += state[i] == POTENTIAL
     word_of_mouth = np.empty(count)
@@ -381,9 +392,21 @@ def _active_rates(order, state, rate_in_order, out):
 
 @jit
 def _update_active_rates(state, seen, position, rate_in_order, out):
-    """:func:`_active_rates` again for the users whose state is not ``seen`` (then seen)."""
-    for i in range(len(state)):
-        if state[i] != seen[i]:
-            seen[i] = state[i]
-            k = position[i]
-            out[k] = rate_in_order[k] if state[i] == ACTIVE else 0.0
+    """:func:`_active_rates` again for the users whose state is not ``seen`` (then seen):
+    compared eight at a time (few users change state in a step)."""
+    words = len(state) // 8
+    now, before = state[: 8 * words].view(np.uint64), seen[: 8 * words].view(np.uint64)
+    for w in range(words + 1):
+        if w < words and now[w] == before[w]:
+            continue
+        for i in range(8 * w, min(8 * w + 8, len(state))):
+            if state[i] != seen[i]:
+                seen[i] = state[i]
+                k = position[i]
+                out[k] = rate_in_order[k] if state[i] == ACTIVE else 0.0
+
+
+_LOW_BYTES = np.uint64(0x0101010101010101)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+"""A word ``v`` of eight bytes has a zero byte if and only if
+``(v - _LOW_BYTES) & ~v & _HIGH_BITS`` is not zero."""
