@@ -15,6 +15,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
+from . import numerics
 from .engines import make_engine, resolve_engine, uses_agents
 from .engines.cohorts import Cohorts, row_index, table
 from .engines.draws import ActiveRates, GroupOrder
@@ -212,7 +213,7 @@ class FlywheelModel(mesa.Model):
     def reconsider_probability(self) -> float:
         """The chance that an active user compares products in one step."""
         rate = self.params.choice.reconsider_rate * self.params.dt
-        return float(-np.expm1(-rate))
+        return float(-numerics.expm1(-rate))
 
     def enter_firms(self, step: int) -> None:
         """Put on offer the products of the firms entering at ``step``, with their first users

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -55,3 +57,178 @@ def poisson(rng: np.random.Generator, lam):
     draw = rng.poisson
     drawn = [draw(x) for x in lam.ravel().tolist()]
     return np.array(drawn, dtype=np.int64).reshape(lam.shape)
+
+
+# -- exponentials and logarithms: the C library's, on every CPU ---------------------------
+#
+# NumPy computes float64 exp, log, expm1, exp2, arccos and power with the C library's
+# functions on CPUs without AVX-512, and with its own vectorised approximations on CPUs
+# with AVX-512 (its "X86_V4" code), which differ from the C library's in the last bit for
+# a few arguments in a hundred. A run's numbers must not depend on the CPU it runs on, so
+# the simulator calls the functions below instead: NumPy's ufunc where it gives the C
+# library's results (checked once per process, on a fixed set of arguments), else the C
+# library's function for each element, through ``math`` for a few values and a compiled
+# loop for many (Numba's ``math`` functions call the same C library; tested).
+
+FEW = 256
+"""Arrays up to this size go through :mod:`math` element by element when NumPy's ufunc
+is not the C library's; larger ones through a compiled loop (importing Numba, ~0.5 s,
+once)."""
+
+
+class _CLibraryFunction:
+    """``ufunc`` with the C library's results (``scalar``, from :mod:`math`) on any CPU."""
+
+    def __init__(self, name: str, ufunc, scalar, probe) -> None:
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = (
+            f"``numpy.{ufunc.__name__}`` for float64 values, with the C library's results on "
+            "every CPU (see the notes above this function in ``simulator/numerics.py``)."
+        )
+        self.ufunc, self.scalar, self.probe = ufunc, scalar, probe
+        self.binary = ufunc.nin == 2
+        self._numpy_agrees: bool | None = None
+        self._loop = None
+
+    def numpy_agrees(self) -> bool:
+        """Whether NumPy's ufunc gives the C library's bits here (on the probe arguments)."""
+        if self._numpy_agrees is None:
+            args = self.probe()
+            columns = (a.tolist() for a in args)
+            expected = np.array([self.scalar(*v) for v in zip(*columns, strict=True)])
+            self._numpy_agrees = bool(np.array_equal(self.ufunc(*args), expected))
+        return self._numpy_agrees
+
+    def one(self, *values: float) -> float:
+        try:
+            return self.scalar(*values)
+        except (OverflowError, ValueError, ZeroDivisionError):  # inf, -inf or nan: no last bit
+            with np.errstate(all="ignore"):
+                return float(self.ufunc(*values))
+
+    def __call__(self, *args):
+        arrays = [np.asarray(a, dtype=np.float64) for a in args]
+        if all(a.ndim == 0 for a in arrays):
+            return np.float64(self.one(*(float(a) for a in arrays)))
+        if self.numpy_agrees():
+            return self.ufunc(*arrays)
+        if self.binary:
+            arrays = np.broadcast_arrays(*arrays)
+        shape = arrays[0].shape
+        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+        if flat[0].size <= FEW:
+            values = [self.one(*v) for v in zip(*(f.tolist() for f in flat), strict=True)]
+            return np.array(values, dtype=np.float64).reshape(shape)
+        out = np.empty(flat[0].size)
+        self.loop()(*flat, out)
+        return out.reshape(shape)
+
+    def loop(self):
+        if self._loop is None:
+            from .compiled import jit
+
+            self._loop = jit(_LOOPS[self.__name__])
+        return self._loop
+
+
+def _exp_loop(x, out):
+    for i in range(len(x)):
+        out[i] = math.exp(x[i])
+
+
+def _log_loop(x, out):
+    for i in range(len(x)):
+        out[i] = math.log(x[i])
+
+
+def _expm1_loop(x, out):
+    for i in range(len(x)):
+        out[i] = math.expm1(x[i])
+
+
+def _exp2_loop(x, out):
+    for i in range(len(x)):
+        out[i] = math.pow(2.0, x[i])
+
+
+def _arccos_loop(x, out):
+    for i in range(len(x)):
+        out[i] = math.acos(x[i])
+
+
+def _power_loop(x, y, out):
+    for i in range(len(x)):
+        out[i] = math.pow(x[i], y[i])
+
+
+_LOOPS = {"exp": _exp_loop, "log": _log_loop, "expm1": _expm1_loop, "exp2": _exp2_loop,
+          "arccos": _arccos_loop, "power": _power_loop}  # fmt: skip
+
+
+def _spread(low: float, high: float) -> tuple[np.ndarray]:
+    """Probe arguments: an even grid and as many pseudo-random points (fixed) in range."""
+    grid = np.linspace(low, high, 8001)
+    scattered = low + (high - low) * np.random.default_rng(0).random(8000)
+    return (np.concatenate([grid, scattered]),)
+
+
+def _powers() -> tuple[np.ndarray, np.ndarray]:
+    bases, exponents = np.meshgrid(np.geomspace(1e-3, 1e3, 127), np.linspace(-8, 8, 127))
+    return bases.ravel(), exponents.ravel()
+
+
+exp = _CLibraryFunction("exp", np.exp, math.exp, lambda: _spread(-60.0, 60.0))
+log = _CLibraryFunction("log", np.log, math.log, lambda: (np.geomspace(1e-12, 1e12, 16001),))
+expm1 = _CLibraryFunction("expm1", np.expm1, math.expm1, lambda: _spread(-30.0, 30.0))
+exp2 = _CLibraryFunction("exp2", np.exp2, math.exp2, lambda: _spread(-60.0, 60.0))
+arccos = _CLibraryFunction("arccos", np.arccos, math.acos, lambda: _spread(-1.0, 1.0))
+power = _CLibraryFunction("power", np.power, math.pow, _powers)
+
+
+# -- products summed in a fixed order ------------------------------------------------------
+
+
+def dot(a, b):
+    """``a @ b`` for 1-D and 2-D float arrays, summed in one fixed order on every CPU.
+
+    ``@`` hands the sums to BLAS (OpenBLAS in NumPy's and SciPy's wheels), whose kernels
+    are chosen for the CPU at start-up and add the products in orders that differ between
+    CPUs (an AVX-512 machine's kernel against an AVX2 machine's), so the last bits of a
+    fitted model would depend on the machine. Here the products are formed elementwise
+    and added by NumPy's reductions: pairwise along a row, in index order across rows.
+    Meant for the learners' small products (a few thousand terms), not for linear
+    algebra at scale.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim == 1 and b.ndim == 1:
+        return np.float64(np.add.reduce(a * b))
+    if a.ndim == 2 and b.ndim == 1:
+        return np.add.reduce(a * b, axis=1)
+    if a.ndim == 1 and b.ndim == 2:
+        return np.add.reduce(a[:, None] * b, axis=0)
+    if a.ndim == 2 and b.ndim == 2:
+        return np.add.reduce(a[:, :, None] * b[None, :, :], axis=1)
+    raise ValueError(f"dot: 1-D or 2-D operands only; got shapes {a.shape} and {b.shape}")
+
+
+def solve_positive_definite(matrix, vector) -> np.ndarray:
+    """``x`` with ``matrix @ x = vector`` for a small symmetric positive definite matrix, by
+    Cholesky factorisation in plain loops (a fixed order of operations on every CPU,
+    unlike LAPACK's kernels)."""
+    m = np.array(matrix, dtype=np.float64)
+    n = len(m)
+    low = np.zeros((n, n))
+    for j in range(n):
+        diagonal = m[j, j] - sum_in_order(low[j, :j] * low[j, :j])
+        if not diagonal > 0.0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        low[j, j] = math.sqrt(diagonal)
+        for i in range(j + 1, n):
+            low[i, j] = (m[i, j] - sum_in_order(low[i, :j] * low[j, :j])) / low[j, j]
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = (vector[i] - sum_in_order(low[i, :i] * y[:i])) / low[i, i]
+    x = np.zeros(n)
+    for i in reversed(range(n)):
+        x[i] = (y[i] - sum_in_order(low[i + 1 :, i] * x[i + 1 :])) / low[i, i]
+    return x

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import numerics
 from .sources import SOURCES, GroupTruth, curated_points
 
 
@@ -26,7 +27,7 @@ def decay_factor(half_life: float | None) -> float:
     """Per-step survival factor of training data with the given half-life (steps)."""
     if half_life is None:
         return 1.0
-    return float(np.exp2(-1.0 / half_life))
+    return float(numerics.exp2(-1.0 / half_life))
 
 
 class SourceCounts:
@@ -313,7 +314,7 @@ class PointStore:
         if decay == 1.0:
             return values, None
         # Data ageing: a point's weight halves every half-life.
-        weights = np.power(decay, step - np.concatenate(self.born))
+        weights = numerics.power(decay, step - np.concatenate(self.born))
         if not np.sum(weights) > 0:
             return None
         return values, weights

@@ -91,6 +91,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import numerics
 from ..scenario.regulation import FEDERATED_KEYS
 from .privacy import noise_multiplier
 
@@ -175,7 +176,7 @@ def client_data(points, step: int, decay: float, privacy, rng: np.random.Generat
     groups = len(points.training)
     values = np.concatenate([np.zeros(0), *points.training]).astype(float)
     born = np.concatenate([np.zeros(0, dtype=np.int64), *points.born])
-    weights = np.power(decay, step - born) if decay != 1.0 else np.ones(len(values))
+    weights = numerics.power(decay, step - born) if decay != 1.0 else np.ones(len(values))
     count = groups * per_group
     if privacy.split == "group":
         owner = np.concatenate([np.zeros(0, dtype=np.int64)] + [
@@ -199,8 +200,8 @@ def logistic_update(theta: np.ndarray, values, weights, privacy, penalty: float)
     w = float(theta[0])
     for _ in range(privacy.local_steps):
         sig = 0.5 * (1.0 + np.tanh(0.5 * w * values))
-        gradient = -float(p @ (values * (1.0 - sig))) + penalty * w
-        curvature = float(p @ (values * values * sig * (1.0 - sig))) + penalty
+        gradient = -float(numerics.dot(p, values * (1.0 - sig))) + penalty * w
+        curvature = float(numerics.dot(p, values * values * sig * (1.0 - sig))) + penalty
         w -= eta * gradient / curvature
     return np.array([w - float(theta[0])])
 
@@ -255,7 +256,7 @@ def fedavg(estimator: str, clients: Clients, privacy, rng: np.random.Generator,
             theta = theta + (updates * scale[:, None]).mean(axis=0) + (
                 sigma * rng.standard_normal(len(theta)))  # fmt: skip
         elif held.sum() > 0:
-            theta = theta + (held @ updates) / held.sum()
+            theta = theta + numerics.dot(held, updates) / held.sum()
     return theta
 
 

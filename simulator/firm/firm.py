@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .. import numerics
 from ..frozen import quick_init
 from .abtest import TestLedger, promotes, start_test
 from .canary import rolls_back, start_rollout
@@ -358,7 +359,7 @@ class Firm:
             free_lost = int(rng.hypergeometric(ledger.free_users, paid, lost)) if lost else 0
             ledger.free_users -= free_lost
         ledger.free_users += joined
-        probability = -np.expm1(-tier.conversion_rate * self.dt)
+        probability = -numerics.expm1(-tier.conversion_rate * self.dt)
         ledger.free_users -= int(rng.binomial(ledger.free_users, probability))
 
     def account(self, active: int, lighthouse: int, retrained: bool, used: float) -> None:

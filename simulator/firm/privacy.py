@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numerics
+
 
 def noise_multiplier(delta: float) -> float:
     """``k = sqrt(2 ln(1.25 / delta))``: sigma in units of sensitivity / epsilon."""
-    return float(np.sqrt(2.0 * np.log(1.25 / delta)))
+    return float(np.sqrt(2.0 * numerics.log(1.25 / delta)))
 
 
 def gaussian_sigma(epsilon: float, delta: float, sensitivity: float) -> float:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from .. import numerics
 from ..numerics import binomial
 from ..scenario.signals import KIND_DEFAULTS
 from .pipeline import Labelled, PipelineCounts
@@ -58,9 +59,9 @@ def dwell_signal(quality, threshold: float, good_median, bad_median, spread: flo
     """Per group: the chance ``y`` a measured dwell time exceeds ``threshold`` and the share
     ``eta`` of those positive signals that follow a bad answer (wrong labels)."""
     quality = np.clip(np.asarray(quality, dtype=float), 0.0, 1.0)
-    log_t = np.log(threshold)
-    over_good = ndtr((np.log(good_median) - log_t) / spread)
-    over_bad = ndtr((np.log(bad_median) - log_t) / spread)
+    log_t = numerics.log(threshold)
+    over_good = ndtr((numerics.log(good_median) - log_t) / spread)
+    over_bad = ndtr((numerics.log(bad_median) - log_t) / spread)
     good, bad = quality * over_good, (1.0 - quality) * over_bad
     positive = good + bad
     wrong = np.divide(bad, positive, out=np.zeros_like(positive), where=positive > 0)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import numerics
 from ..compiled import jit
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
@@ -41,7 +42,7 @@ def attractiveness(group_quality: ArrayLike, reference_quality: float, sensitivi
 
     ``sensitivity`` (kappa) = 0 gives 1: adoption ignores quality (plain Bass).
     """
-    return np.exp(sensitivity * np.subtract(group_quality, reference_quality))
+    return numerics.exp(sensitivity * np.subtract(group_quality, reference_quality))
 
 
 def adopted_neighbour_share(active_neighbours, degree):
@@ -143,7 +144,7 @@ class NoShareValues:
         if values is None:
             market = self.market
             u = [utility(market, j, group, 0.0) for j in range(market.n_firms)]
-            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+            a = [float(numerics.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
             values = self._by_group[group] = (u, a)
         return values
 
@@ -232,7 +233,7 @@ class Adoption(UserMechanism):
         if any(user.neighbours_on):
             shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
             u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
-            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+            a = [float(numerics.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
         else:  # share 0.0 of every product: the group's values
             shares = [0.0] * market.n_firms
             u, a = params.no_share.of(user.group)
@@ -285,7 +286,7 @@ class Adoption(UserMechanism):
             listed, u,
         )  # fmt: skip
         u = u[: n_groups + count]
-        a = np.exp(u)
+        a = numerics.exp(u)
         on_offer = np.asarray(market.on_offer, dtype=bool)
         a[:, ~on_offer] = 0.0
         spontaneous = users.scratch("adopters", np.intp)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import numerics
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism
 from .choice import MarketView, attractions_all, pick, pick_all, utilities_all, utility
@@ -86,7 +87,7 @@ class Arrivals(UserMechanism):
         if market is not None:
             shares = [n / user.degree if user.degree > 0 else 0.0 for n in user.neighbours_on]
             u = [utility(market, j, user.group, shares[j]) for j in range(market.n_firms)]
-            a = [float(np.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
+            a = [float(numerics.exp(x)) if market.on_offer[j] else 0.0 for j, x in enumerate(u)]
             product = pick(market, a, u, draws.pick[user.node])
             if product < 0:
                 return Move.STAY  # no product on offer yet

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import numerics
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism
 from .states import ACTIVE, Move
@@ -207,7 +208,7 @@ def utility(market: MarketView, firm: int, group: int, share: float, row: int = 
 def attractions(market: MarketView, group: int, shares: list[float]) -> list[float]:
     """``a_ij`` for every firm (0 if not on offer) for one user."""
     return [
-        float(np.exp(utility(market, j, group, shares[j]))) if market.on_offer[j] else 0.0
+        float(numerics.exp(utility(market, j, group, shares[j]))) if market.on_offer[j] else 0.0
         for j in range(market.n_firms)
     ]
 
@@ -256,7 +257,7 @@ def utilities_all(market: MarketView, group: np.ndarray, shares: np.ndarray,
 
 
 def attractions_all(market: MarketView, u: np.ndarray) -> np.ndarray:
-    a = np.exp(u)
+    a = numerics.exp(u)
     a[~np.asarray(market.on_offer, dtype=bool)] = 0.0
     return a
 
@@ -301,7 +302,7 @@ def pick_all(market: MarketView, weights: np.ndarray, u: np.ndarray, uniform: np
 
 def switching_cost(cost: float, tenure, lock_in_time: float):
     """The utility a user gives up to switch: ``c (1 - exp(-tenure / T_l))``."""
-    return cost * (1.0 - np.exp(-(tenure / lock_in_time)))
+    return cost * (1.0 - numerics.exp(-(tenure / lock_in_time)))
 
 
 # -- switching -------------------------------------------------------------------------------
@@ -335,7 +336,7 @@ class Switching(UserMechanism):
             return Move.STAY
         staying = list(u)
         staying[current] = u[current] + cost
-        weights = [float(np.exp(x)) if params.on_offer[j] or j == current else 0.0
+        weights = [float(numerics.exp(x)) if params.on_offer[j] or j == current else 0.0
                    for j, x in enumerate(staying)]  # fmt: skip
         chosen = pick(params, weights, staying, draws.pick[user.node], include=current)
         if chosen < 0 or chosen == current:
@@ -362,10 +363,10 @@ class Switching(UserMechanism):
         else:
             staying = u.copy()
             staying[current, rows] = u[current, rows] + cost
-            weights = np.exp(staying)
+            weights = numerics.exp(staying)
             offered = np.asarray(params.on_offer, dtype=bool)
             weights[~offered] = 0.0
-            weights[current, rows] = np.exp(staying[current, rows])
+            weights[current, rows] = numerics.exp(staying[current, rows])
             candidate = pick_all(params, weights, staying, draws.pick[index], include=current)
             moving = (candidate >= 0) & (candidate != current)
         return Decision(

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import numerics
 from ..compiled import jit
 from ..frozen import quick_init
 from .base import Decision, Members, UserMechanism, fires
@@ -52,7 +53,7 @@ def lock_in_factor(tenure: ArrayLike, lock_in: float, lock_in_time: float):
 
     Starts at 1 for a new user and falls to ``1 - l`` as tenure (steps) grows.
     """
-    return 1.0 - lock_in * (1.0 - np.exp(-(tenure / lock_in_time)))
+    return 1.0 - lock_in * (1.0 - numerics.exp(-(tenure / lock_in_time)))
 
 
 def lock_in_table(length: int, lock_in: float, lock_in_time: float) -> np.ndarray:
@@ -69,7 +70,7 @@ def churn_hazard_locked(
 ):
     """:func:`churn_hazard` with the lock-in factor already computed (``lock_in``)."""
     relative = satisfaction - reference_quality
-    return base_rate * np.exp(-sensitivity * relative) * lock_in
+    return base_rate * numerics.exp(-sensitivity * relative) * lock_in
 
 
 def churn_hazard(

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import numerics
+
 
 def market_baseline(step: ArrayLike, start: float, ceiling: float, time_constant: float | None):
     """Quality users can get elsewhere at ``step`` (an improving commodity model)."""
     if time_constant is None:
         return np.multiply(np.ones_like(step, dtype=float), start)
-    return start + (ceiling - start) * (1.0 - np.exp(-np.divide(step, time_constant)))
+    return start + (ceiling - start) * (1.0 - numerics.exp(-np.divide(step, time_constant)))
 
 
 @dataclass(frozen=True)

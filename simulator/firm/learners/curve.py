@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ... import numerics
 from ...numerics import sum_in_order
 from .base import Fitted, Learner
 
@@ -45,7 +46,7 @@ def learning_curve_error(
 ):
     """Model error from data: ``e = e_inf + (e_0 - e_inf) (1 + E / D_c)^(-alpha) + lambda eta``,
     with ``E`` the effective training examples and ``eta`` the share of wrong labels in them."""
-    learnable = (initial_error - floor_error) * np.power(
+    learnable = (initial_error - floor_error) * numerics.power(
         1.0 + np.divide(effective, scale), -exponent
     )
     return floor_error + learnable + noise_penalty * np.asarray(noise_share, dtype=float)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
+from ... import numerics
 from .base import Fitted, Learner
 
 COLD_START = np.array([0.0, 1.0])
@@ -34,7 +35,7 @@ def quality_from_risk(risk) -> np.ndarray:
     model keeps per step". Risks are >= 0 for every estimator (absolute and
     squared loss, and the Gaussian's excess log loss), so the clip is a guard.
     """
-    return np.clip(np.exp(-np.asarray(risk, dtype=float)), 0.0, 1.0)
+    return np.clip(numerics.exp(-np.asarray(risk, dtype=float)), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -215,14 +216,14 @@ class EstimatorLearner(Learner):
         location, scale = float(params[0]), float(params[1])
         d, s = location - self.means, self.spreads
         if self.estimator == "median":
-            return s * np.sqrt(2.0 / np.pi) * np.exp(-(d * d) / (2.0 * s * s)) + d * (
+            return s * np.sqrt(2.0 / np.pi) * numerics.exp(-(d * d) / (2.0 * s * s)) + d * (
                 1.0 - 2.0 * ndtr(-d / s)
             )
         if self.estimator == "mean":
             return s * s + d * d
         if scale <= 0:  # a degenerate (collapsed) density: infinitely wrong
             return np.full(len(s), np.inf)
-        return np.log(scale / s) + (s * s + d * d) / (2.0 * scale * scale) - 0.5
+        return numerics.log(scale / s) + (s * s + d * d) / (2.0 * scale * scale) - 0.5
 
     def quality(self, risk: np.ndarray) -> np.ndarray:
         return quality_from_risk(risk)
@@ -321,7 +322,8 @@ def logistic_excess_risk(weight: float, means: np.ndarray, spreads: np.ndarray) 
     z = means[:, None] + spreads[:, None] * _HERMITE_NODES[None, :]
     bayes = (2.0 * means / spreads**2)[:, None]
     excess = np.logaddexp(0.0, -weight * z) - np.logaddexp(0.0, -bayes * z)
-    return np.maximum(excess @ _HERMITE_WEIGHTS, 0.0)  # >= 0 exactly; quadrature can dip
+    # >= 0 exactly (the quadrature can dip below)
+    return np.maximum(numerics.dot(excess, _HERMITE_WEIGHTS), 0.0)
 
 
 def _logistic_weight(
@@ -340,13 +342,13 @@ def _logistic_weight(
     penalty = 1.0 / len(values)
 
     def objective_erm(w: float) -> float:
-        return float(p @ logistic_loss(w, values)) + 0.5 * penalty * w * w
+        return float(numerics.dot(p, logistic_loss(w, values))) + 0.5 * penalty * w * w
 
     w = 0.0
     for _ in range(100):
         sig = 0.5 * (1.0 + np.tanh(0.5 * w * values))  # sigmoid(w z), stable
-        gradient = -float(p @ (values * (1.0 - sig))) + penalty * w
-        curvature = float(p @ (values * values * sig * (1.0 - sig))) + penalty
+        gradient = -float(numerics.dot(p, values * (1.0 - sig))) + penalty * w
+        curvature = float(numerics.dot(p, values * values * sig * (1.0 - sig))) + penalty
         step = gradient / curvature
         current = objective_erm(w)
         while objective_erm(w - step) > current and abs(step) > 1e-15:

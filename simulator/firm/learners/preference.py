@@ -14,7 +14,7 @@ stream (at most ``learning.max_pairs`` in all, each group's share kept) and fits
 reward model as Christiano et al. (2017) [Christiano17]_ do: a logistic regression
 without intercept on the feature differences ``z = x_chosen - x_rejected``,
 ``min_w sum_i log(1 + exp(-w . z_i)) + (ridge / 2) |w|^2``, by trust-region Newton
-(``scipy.optimize.minimize``, method ``trust-exact``). DPO (Rafailov et al. 2023
+(Newton's method). DPO (Rafailov et al. 2023
 [Rafailov23]_) fits the same Bradley-Terry likelihood with the reward written as the
 policy's log-ratio, so the same data and noise drive it.
 
@@ -37,12 +37,13 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
+from ... import numerics
 from .base import Fitted, Learner
 
 
@@ -64,40 +65,56 @@ def sample_pairs(
     recorded swapped (pairs are exchangeable, so which ones does not matter).
     """
     difference = rng.standard_normal((size, len(direction))) * np.sqrt(2.0)
-    prefers_a = rng.random(size) < expit(beta * (difference @ direction))
+    prefers_a = rng.random(size) < expit(beta * numerics.dot(difference, direction))
     prefers_a[:flipped] = ~prefers_a[:flipped]
     return np.where(prefers_a[:, None], difference, -difference)
 
 
 def fit_bradley_terry(chosen_minus_rejected: np.ndarray, ridge: float) -> np.ndarray:
     """The ridge-penalised Bradley-Terry (logistic, no intercept) fit of ``w``:
-    ``min_w sum_i log(1 + exp(-w . z_i)) + (ridge / 2) |w|^2``; strictly convex."""
+    ``min_w sum_i log(1 + exp(-w . z_i)) + (ridge / 2) |w|^2``; strictly convex.
+
+    Newton's method from ``w = 0`` with backtracking (Armijo), until the gradient's largest
+    component is below 1e-9; every product is summed in a fixed order
+    (:func:`~simulator.numerics.dot`), so the fit is the same to the bit on every CPU.
+    """
     z = np.asarray(chosen_minus_rejected, dtype=float)
     d = z.shape[1]
 
     def objective(w):
-        return -float(np.sum(log_expit(z @ w))) + 0.5 * ridge * float(w @ w)
+        return -float(np.sum(log_expit(numerics.dot(z, w)))) + 0.5 * ridge * float(
+            numerics.dot(w, w)
+        )
 
-    def gradient(w):
-        return -(z.T @ expit(-(z @ w))) + ridge * w
-
-    def hessian(w):
-        p = expit(z @ w)
-        return (z.T * (p * (1.0 - p))) @ z + ridge * np.eye(d)
-
-    found = minimize(objective, np.zeros(d), jac=gradient, hess=hessian, method="trust-exact",
-                     options={"gtol": 1e-9})  # fmt: skip
-    return found.x
+    w = np.zeros(d)
+    current = objective(w)
+    for _ in range(200):
+        p = expit(numerics.dot(z, w))
+        gradient = -numerics.dot(expit(-numerics.dot(z, w)), z) + ridge * w
+        if float(np.max(np.abs(gradient))) <= 1e-9:
+            break
+        hessian = numerics.dot(z.T * (p * (1.0 - p)), z) + ridge * np.eye(d)
+        step = numerics.solve_positive_definite(hessian, gradient)
+        slope = float(numerics.dot(gradient, step))
+        size = 1.0
+        while True:
+            trial = w - size * step
+            value = objective(trial)
+            if value <= current - 1e-4 * size * slope or size < 1e-12:
+                break
+            size *= 0.5
+        w, current = trial, value
+    return w
 
 
 def pairwise_accuracy(weights: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """Share of pairs ``weights`` orders as each true direction does, for isotropic
     Gaussian features: ``1 - angle / pi`` (1/2 for ``weights = 0``)."""
-    norm = float(np.linalg.norm(weights))
+    norm = math.sqrt(float(numerics.dot(weights, weights)))  # not BLAS (np.linalg.norm)
     if norm == 0.0:
         return np.full(len(directions), 0.5)
-    cosine = directions @ weights / (norm * np.linalg.norm(directions, axis=1))
-    return 1.0 - np.arccos(np.clip(cosine, -1.0, 1.0)) / np.pi
+    cosine = numerics.dot(directions, weights) / (norm * np.linalg.norm(directions, axis=1))
+    return 1.0 - numerics.arccos(np.clip(cosine, -1.0, 1.0)) / np.pi
 
 
 @dataclass(frozen=True)
