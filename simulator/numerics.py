@@ -76,6 +76,9 @@ is not the C library's; larger ones through a compiled loop (importing Numba, ~0
 once)."""
 
 
+_SCALARS = frozenset({float, np.float64, int})
+
+
 class _CLibraryFunction:
     """``ufunc`` with the C library's results (``scalar``, from :mod:`math`) on any CPU."""
 
@@ -107,11 +110,21 @@ class _CLibraryFunction:
                 return float(self.ufunc(*values))
 
     def __call__(self, *args):
+        agrees = self._numpy_agrees
+        if agrees or (agrees is None and self.numpy_agrees()):
+            return self.ufunc(*args)  # what NumPy does here is the C library's
+        first = args[0]
+        if type(first) in _SCALARS and (len(args) == 1 or type(args[1]) in _SCALARS):
+            return np.float64(self.one(*args))  # a Mesa agent's value: no array made
+        if len(args) == 1 and type(first) is np.ndarray and first.ndim == 1 and len(first) <= FEW:
+            values = first.tolist()
+            try:
+                return np.array([self.scalar(v) for v in values], dtype=np.float64)
+            except (OverflowError, ValueError, TypeError):
+                return np.array([self.one(float(v)) for v in values], dtype=np.float64)
         arrays = [np.asarray(a, dtype=np.float64) for a in args]
         if all(a.ndim == 0 for a in arrays):
             return np.float64(self.one(*(float(a) for a in arrays)))
-        if self.numpy_agrees():
-            return self.ufunc(*arrays)
         if self.binary:
             arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
