@@ -161,7 +161,7 @@ def _expm1_loop(x, out):
 
 def _exp2_loop(x, out):
     for i in range(len(x)):
-        out[i] = math.pow(2.0, x[i])
+        out[i] = math.exp2(x[i])
 
 
 def _arccos_loop(x, out):
