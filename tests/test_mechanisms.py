@@ -169,8 +169,8 @@ def situations(draw, market: bool = False):
             users.neighbours_on[:, i] = rng.multinomial(count, np.ones(n_firms) / n_firms)
         users.product[:] = np.where(state == 1, rng.integers(0, n_firms, n), -1)
     users.state[:] = state
-    users.tenure[:] = tenure
     users._steps = 300  # the engine's invariant: no tenure exceeds the steps taken
+    users.tenure = tenure
     users.satisfaction = rng.random(n)
     users.next_satisfaction = users.satisfaction
     rates = rng.exponential(3.0, n)
@@ -211,10 +211,11 @@ def _market(draw, n_firms: int, groups: list[str]) -> dict:
 
 def _agents(users: ArrayUsers) -> list[SimpleNamespace]:
     market = users.product is not None
+    tenure = users.tenure
     return [
         SimpleNamespace(node=i, group=int(users.group[i]), row=int(users.row[i]),
                         state=UserState(int(users.state[i])),
-                        satisfaction=float(users.satisfaction[i]), tenure=int(users.tenure[i]),
+                        satisfaction=float(users.satisfaction[i]), tenure=int(tenure[i]),
                         active_neighbours=int(users.active_neighbours[i]),
                         degree=int(users.degree[i]), next_satisfaction=None,
                         product=int(users.product[i]) if market else 0, next_product=0,

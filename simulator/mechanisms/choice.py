@@ -354,7 +354,7 @@ class Switching(UserMechanism):
         rows = np.arange(len(index))
         u = utilities_all(params, users.group[index], users.shares_on(index), users.row[index])
         current = users.product[index].astype(np.int64)
-        cost = switching_cost(params.switching_cost, users.tenure[index], params.lock_in_time)
+        cost = switching_cost(params.switching_cost, users.tenure_of(index), params.lock_in_time)
         if params.rule == "best":
             candidate = pick_all(params, np.zeros_like(u), u, np.zeros(len(index)), exclude=current)
             ok = candidate >= 0
