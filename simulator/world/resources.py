@@ -131,7 +131,7 @@ def check_memory(scenario, engine: str, uses_networkx: bool) -> None:
 
 
 # mallopt parameters (glibc malloc.h)
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -2, -3, -4
 
 
 def tune_allocator() -> bool:
@@ -142,7 +142,11 @@ def tune_allocator() -> bool:
     faulted in again page by page on the next step: at 10^5 users this made the same
     run take 0.24 s or 0.38 s at random (benchmarks/README.md). Raising the mmap and
     trim thresholds keeps the temporaries in the heap: runs are steady at the fast
-    time, for up to ~200 MB more resident memory at 10^6 users.
+    time, for up to ~200 MB more resident memory at 10^6 users. Blocks above glibc's
+    largest mmap threshold (32 MB: a per-user array from 4 x 10^6 users) would still be
+    mapped and faulted in afresh at every allocation, so mmap is not used at all
+    (``M_MMAP_MAX = 0``): at 10^7 users x 520 steps that took 71 s down to 57 s, for
+    ~140 MB more at the peak (benchmarks/README.md).
 
     Process-wide, so only what owns the process calls it: the ``flywheel`` command
     and the benchmarks. Returns whether the setting took (False off glibc).
@@ -153,7 +157,7 @@ def tune_allocator() -> bool:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    options = (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD)
+    options = (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX)
     settings = zip(options, _ALLOCATOR.values(), strict=True)
     return all(libc.mallopt(option, value) == 1 for option, value in settings)
 
@@ -162,6 +166,7 @@ _ALLOCATOR = {
     "MALLOC_MMAP_THRESHOLD_": 32 * 2**20,  # glibc's maximum on 64-bit
     "MALLOC_TRIM_THRESHOLD_": 128 * 2**20,
     "MALLOC_TOP_PAD_": 64 * 2**20,
+    "MALLOC_MMAP_MAX_": 0,  # no block mapped on its own: large ones come from the heap too
 }
 ALLOCATOR_ENV = {name: str(value) for name, value in _ALLOCATOR.items()}
 """The same settings as environment variables, for worker processes flywheel starts."""
