@@ -79,12 +79,12 @@ def test_scalars_and_special_values():
     negative arguments give inf, -inf and nan as NumPy does, not an exception."""
     assert type(numerics.exp(0.5)) is np.float64 and numerics.exp(0.5) == math.exp(0.5)
     assert numerics.exp(np.float64(2.0)) == math.exp(2.0)
-    assert numerics.exp(1000.0) == math.inf and numerics.exp(-1000.0) == 0.0
-    assert numerics.log(0.0) == -math.inf and math.isnan(numerics.log(-1.0))
-    assert numerics.power(0.0, -1.0) == math.inf
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # NumPy's path warns as NumPy does
+        assert numerics.exp(1000.0) == math.inf and numerics.exp(-1000.0) == 0.0
+        assert numerics.log(0.0) == -math.inf and math.isnan(numerics.log(-1.0))
+        assert numerics.power(0.0, -1.0) == math.inf
         expected = np.log(np.array([0.0, -1.0, 2.0] * 200))
-    got = numerics.log(np.array([0.0, -1.0, 2.0] * 200))
+        got = numerics.log(np.array([0.0, -1.0, 2.0] * 200))
     assert np.array_equal(got, expected, equal_nan=True)
 
 
