@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from . import compiled
+
 
 def sum_in_order(values: np.ndarray) -> float:
     """Left-to-right sum over a short vector (groups, firms).
@@ -74,7 +76,11 @@ FEW = 16
 """Arrays up to this size go through :mod:`math` element by element when NumPy's ufunc
 is not the C library's (per group or firm: ~0.3 us a value); larger ones through a
 compiled loop (~1 us a call and 10 ns a value; importing Numba, ~0.5 s, once: the array
-engine has it loaded). A step's churn candidates at 10^4 users, ~100 values: 12 -> 2 us."""
+engine has it loaded). A step's churn candidates at 10^4 users, ~100 values: 12 -> 2 us.
+Until Numba is loaded, arrays of up to :data:`MANY` values go through :mod:`math` too, so
+that a run of Mesa agents does not import it for a table of a few hundred values."""
+
+MANY = 100_000
 
 
 _SCALARS = frozenset({float, np.float64, int})
@@ -118,7 +124,7 @@ class _CLibraryFunction:
         if type(first) in _SCALARS and (len(args) == 1 or type(args[1]) in _SCALARS):
             return np.float64(self.one(*args))  # a Mesa agent's value: no array made
         if len(args) == 1 and type(first) is np.ndarray and first.ndim == 1:
-            if len(first) <= FEW:
+            if len(first) <= FEW or (len(first) <= MANY and not compiled.loaded()):
                 values = first.tolist()
                 try:
                     return np.array([self.scalar(v) for v in values], dtype=np.float64)
@@ -135,7 +141,7 @@ class _CLibraryFunction:
             arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
         flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-        if flat[0].size <= FEW:
+        if flat[0].size <= FEW or (flat[0].size <= MANY and not compiled.loaded()):
             values = [self.one(*v) for v in zip(*(f.tolist() for f in flat), strict=True)]
             return np.array(values, dtype=np.float64).reshape(shape)
         out = np.empty(flat[0].size)
@@ -144,9 +150,7 @@ class _CLibraryFunction:
 
     def loop(self):
         if self._loop is None:
-            from .compiled import jit
-
-            self._loop = jit(_LOOPS[self.__name__])
+            self._loop = compiled.jit(_LOOPS[self.__name__])
         return self._loop
 
 

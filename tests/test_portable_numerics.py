@@ -32,15 +32,20 @@ FUNCTIONS = [
 ]
 
 
-@pytest.fixture(params=["numpy where it agrees", "the C library's, element by element"])
+@pytest.fixture(params=["numpy where it agrees", "math, value by value", "the compiled loop"])
 def path(request, monkeypatch):
-    """Both ways of computing: NumPy's ufunc (where it gives the C library's bits, as on
-    CPUs without AVX-512) and the fallback (``math`` for a few values, a compiled loop
-    for many), whichever this CPU would pick."""
+    """Every way of computing: NumPy's ufunc (where it gives the C library's bits, as on
+    CPUs without AVX-512), and the fallback: ``math`` for a few values (or, until Numba
+    is loaded, for up to ``MANY``), a compiled loop for more."""
     if request.param != "numpy where it agrees":
         for function, _, _ in FUNCTIONS:
             monkeypatch.setattr(function, "_numpy_agrees", False)
         monkeypatch.setattr(numerics.power, "_numpy_agrees", False)
+    if request.param == "math, value by value":
+        monkeypatch.setattr(numerics, "FEW", 10**9)
+    elif request.param == "the compiled loop":
+        monkeypatch.setattr(numerics, "FEW", 0)
+        monkeypatch.setattr(numerics, "MANY", 0)
     return request.param
 
 
@@ -70,8 +75,22 @@ def test_functions_give_the_c_librarys_bits(path, function, scalar, bounds, size
 def test_power_gives_the_c_librarys_bits(base, exponent):
     expected = math.pow(base, exponent)
     assert numerics.power(base, exponent) == expected
-    many = numerics.power(np.full(numerics.FEW + 5, base), exponent)  # the compiled path
+    with pytest.MonkeyPatch.context() as patch:  # the compiled loop, Numba loaded or not
+        patch.setattr(numerics.power, "_numpy_agrees", False)
+        patch.setattr(numerics, "MANY", 0)
+        many = numerics.power(np.full(numerics.FEW + 5, base), exponent)
     assert many.tobytes() == np.full(numerics.FEW + 5, expected).tobytes()
+
+
+def test_a_run_of_mesa_agents_does_not_import_numba():
+    """Until Numba is loaded, even a few hundred values go through ``math`` (a lock-in
+    table, in a run of Mesa agents): no ~0.5 s import for them."""
+    code = ("import sys, numpy as np; from simulator import numerics; "
+            "numerics.exp._numpy_agrees = False; numerics.exp(np.linspace(0, 1, 500)); "
+            "print('numba' in sys.modules)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)  # fmt: skip
+    assert done.stdout.strip() == "False"
 
 
 def test_scalars_and_special_values():
