@@ -123,28 +123,28 @@ class _CLibraryFunction:
         first = args[0]
         if type(first) in _SCALARS and (len(args) == 1 or type(args[1]) in _SCALARS):
             return np.float64(self.one(*args))  # a Mesa agent's value: no array made
-        if len(args) == 1 and type(first) is np.ndarray and first.ndim == 1:
-            if len(first) <= FEW or (len(first) <= MANY and not compiled.loaded()):
-                values = first.tolist()
-                try:
-                    return np.array([self.scalar(v) for v in values], dtype=np.float64)
-                except (OverflowError, ValueError, TypeError):
-                    return np.array([self.one(float(v)) for v in values], dtype=np.float64)
-            if first.dtype == np.float64 and first.flags.c_contiguous:
-                out = np.empty(len(first))
-                self.loop()(first, out)
-                return out
+        contiguous = type(first) is np.ndarray and first.ndim and first.flags.c_contiguous
+        if len(args) == 1 and contiguous and first.dtype == np.float64:  # ravel: a view
+            return self._each([first.reshape(-1)], first.shape)
         arrays = [np.asarray(a, dtype=np.float64) for a in args]
         if all(a.ndim == 0 for a in arrays):
             return np.float64(self.one(*(float(a) for a in arrays)))
         if self.binary:
             arrays = np.broadcast_arrays(*arrays)
-        shape = arrays[0].shape
         flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-        if flat[0].size <= FEW or (flat[0].size <= MANY and not compiled.loaded()):
-            values = [self.one(*v) for v in zip(*(f.tolist() for f in flat), strict=True)]
+        return self._each(flat, arrays[0].shape)
+
+    def _each(self, flat: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        """The C library's function of each element of the contiguous 1-D ``flat``."""
+        size = flat[0].size
+        if size <= FEW or (size <= MANY and not compiled.loaded()):
+            columns = [f.tolist() for f in flat]
+            try:
+                values = [self.scalar(*v) for v in zip(*columns, strict=True)]
+            except (OverflowError, ValueError, ZeroDivisionError):  # then value by value
+                values = [self.one(*v) for v in zip(*columns, strict=True)]
             return np.array(values, dtype=np.float64).reshape(shape)
-        out = np.empty(flat[0].size)
+        out = np.empty(size)
         self.loop()(*flat, out)
         return out.reshape(shape)
 

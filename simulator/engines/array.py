@@ -136,8 +136,9 @@ class ArrayUsers:
     def tenure_of(self, users: np.ndarray) -> np.ndarray:
         """The tenure of ``users`` (indices), as intp (a faster gather by tenure)."""
         active = self.state[users] == ACTIVE_CODE
-        own = self._steps - self.joined[users].astype(np.intp)
-        return np.where(active, own, self.kept_tenure[users]) if not active.all() else own
+        return np.where(active, self._steps - self.joined[users], self.kept_tenure[users]).astype(
+            np.intp
+        )
 
     def keep_tenure(self, users: np.ndarray) -> None:
         """Active ``users`` leave: keep their tenure at its value at the start of the step."""

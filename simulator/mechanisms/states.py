@@ -125,9 +125,11 @@ def commit_all(
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
         joiners = joined(moves)
+        users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
+        users.restart_tenure(joiners)
         _commit_one_product(
-            users.state, users.joined, users.kept_tenure, users._steps, users.satisfaction,
-            users.row, np.asarray(joining_quality[0], dtype=float), churners,
+            users.state, users.satisfaction, users.row,
+            np.asarray(joining_quality[0], dtype=float), churners,
             moves.get(Move.REJOIN, _NONE), joiners,
         )  # fmt: skip
         users.tell_neighbours(churners, -1)
@@ -163,21 +165,15 @@ _NONE = np.zeros(0, dtype=np.intp)
 
 
 @jit
-def _commit_one_product(
-    state, joined, kept_tenure, steps, satisfaction, row, quality, churners, rejoiners, joiners
-):  # fmt: skip
-    """:func:`commit_all`'s states for one product (no firms to pick): churners keep their
-    tenure (``steps - joined``, its value at the start of the step) and leave, rejoiners
-    become potential, joiners become active at tenure 0 once the step is done
-    (``joined = steps + 1``) and at their product's quality (``quality[row]``). Users who
-    stay gain a step of tenure by the step count alone: no pass over every user. The
-    neighbours' counts are the engine's to update."""
+def _commit_one_product(state, satisfaction, row, quality, churners, rejoiners, joiners):
+    """:func:`commit_all`'s states for one product (no firms to pick): churners leave,
+    rejoiners become potential, joiners become active at their product's quality
+    (``quality[row]``). Tenure (kept by the engine's step count: no pass over every user)
+    and the neighbours' counts are the engine's to update."""
     for i in churners:
-        kept_tenure[i] = steps - joined[i]
         state[i] = CHURNED_CODE
     for i in rejoiners:
         state[i] = POTENTIAL_CODE
     for i in joiners:
         state[i] = ACTIVE_CODE
-        joined[i] = steps + 1
         satisfaction[i] = quality[row[i]]

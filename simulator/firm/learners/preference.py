@@ -89,8 +89,9 @@ def fit_bradley_terry(chosen_minus_rejected: np.ndarray, ridge: float) -> np.nda
     w = np.zeros(d)
     current = objective(w)
     for _ in range(200):
-        p = expit(numerics.dot(z, w))
-        gradient = -numerics.dot(expit(-numerics.dot(z, w)), z) + ridge * w
+        zw = numerics.dot(z, w)
+        p = expit(zw)
+        gradient = -numerics.dot(expit(-zw), z) + ridge * w
         if float(np.max(np.abs(gradient))) <= 1e-9:
             break
         hessian = numerics.dot(z.T * (p * (1.0 - p)), z) + ridge * np.eye(d)
