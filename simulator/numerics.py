@@ -124,8 +124,14 @@ class _CLibraryFunction:
         if type(first) in _SCALARS and (len(args) == 1 or type(args[1]) in _SCALARS):
             return np.float64(self.one(*args))  # a Mesa agent's value: no array made
         contiguous = type(first) is np.ndarray and first.ndim and first.flags.c_contiguous
-        if len(args) == 1 and contiguous and first.dtype == np.float64:  # ravel: a view
-            return self._each([first.reshape(-1)], first.shape)
+        if contiguous and first.dtype == np.float64:  # ravel: a view
+            if len(args) == 1:
+                return self._each([first.reshape(-1)], first.shape)
+            if type(args[1]) in _SCALARS:  # an array to a scalar power: no broadcasting
+                flat, second = first.reshape(-1), float(args[1])
+                if flat.size <= FEW:
+                    return self._few_with(flat, second, first.shape)
+                return self._each([flat, np.full(flat.size, second)], first.shape)
         arrays = [np.asarray(a, dtype=np.float64) for a in args]
         if all(a.ndim == 0 for a in arrays):
             return np.float64(self.one(*(float(a) for a in arrays)))
@@ -147,6 +153,15 @@ class _CLibraryFunction:
         out = np.empty(size)
         self.loop()(*flat, out)
         return out.reshape(shape)
+
+    def _few_with(self, flat: np.ndarray, second: float, shape) -> np.ndarray:
+        """The function of each of a few values ``flat`` and the scalar ``second``."""
+        scalar = self.scalar
+        try:
+            values = [scalar(value, second) for value in flat.tolist()]
+        except (OverflowError, ValueError, ZeroDivisionError):  # then value by value
+            values = [self.one(value, second) for value in flat.tolist()]
+        return np.array(values, dtype=np.float64).reshape(shape)
 
     def loop(self):
         if self._loop is None:

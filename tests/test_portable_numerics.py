@@ -82,6 +82,24 @@ def test_power_gives_the_c_librarys_bits(base, exponent):
     assert many.tobytes() == np.full(numerics.FEW + 5, expected).tobytes()
 
 
+@pytest.mark.parametrize("size", [1, 2, numerics.FEW, numerics.FEW + 1, 5_000])
+def test_an_array_to_a_scalar_power(path, size):
+    """``power(array, scalar)`` (the learning curve's ``(1 + E / D_c) ** -alpha``) takes no
+    broadcasting on the fallback; every element is ``math.pow``'s, a zero base to a
+    negative power inf, as NumPy's ufunc gives it."""
+    if path == "numpy where it agrees" and not numerics.power.numpy_agrees():
+        pytest.skip("NumPy's ufunc is not the C library's on this CPU (the fallback runs)")
+    bases = np.random.default_rng(size).uniform(0.0, 50.0, size)
+    bases[0] = 0.0
+    for exponent in (-0.37, 2, 1.5):
+        with np.errstate(divide="ignore"):
+            got = numerics.power(bases.reshape(-1, 1), exponent)
+        expected = [math.inf if b == 0.0 and exponent < 0 else math.pow(b, exponent)
+                    for b in bases.tolist()]  # fmt: skip
+        assert got.shape == (size, 1)
+        assert got.ravel().tobytes() == np.array(expected).tobytes()
+
+
 def test_a_run_of_mesa_agents_does_not_import_numba():
     """Until Numba is loaded, even a few hundred values go through ``math`` (a lock-in
     table, in a run of Mesa agents): no ~0.5 s import for them."""

@@ -253,7 +253,7 @@ class Retention(UserMechanism):
         table = users.lock_in_table(params.lock_in, params.lock_in_time)
         hazard = churn_hazard_locked(
             satisfaction[candidates], params.reference_quality, params.base_rate,
-            params.sensitivity, table[users.tenure_of(candidates)],
+            params.sensitivity, table[users.active_tenure_of(candidates)],
         )  # fmt: skip
         churners = candidates[fires(hazard, params.dt, draws.clock[candidates])]
         return Decision(moves={Move.CHURN: churners}, satisfaction=satisfaction)
