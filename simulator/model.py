@@ -27,6 +27,7 @@ from .firm.pairs import uses_preference
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
+from .metrics.batch import FLUSH_EVERY, Batch, batch_columns
 from .metrics.reporters import collected_signals, model_reporters
 from .regulation import TrustShock, apply_verbs
 from .scenario import Scenario, load_scenario
@@ -179,7 +180,8 @@ class FlywheelModel(mesa.Model):
             signals=collected_signals(scenario),
             canary=uses_canary(scenario),
         )
-        self.datacollector = RecordCollector(reporters)
+        batched = batch_columns(self.group_names) if len(self.firms) == 1 else None
+        self.datacollector = RecordCollector(reporters, batched)
         self.datacollector.collect(self)
 
     @property
@@ -433,15 +435,36 @@ class RecordCollector(mesa.DataCollector):
     values are what Mesa's ``collect`` would give; ``collect`` calls each reporter on the
     record directly, without Mesa's per-value ``deepcopy`` (every value is a Python int or
     float): Mesa's loop was a third of a step's fixed cost (measured at 100 users).
+
+    ``batched`` columns (:func:`.metrics.batch.batch_columns`, a run of one firm) are not
+    computed at each step: ``collect`` keeps the record, and the columns of the records kept
+    are computed together, as arrays over the steps, when ``model_vars`` is read (or every
+    :data:`~.metrics.batch.FLUSH_EVERY` steps), with the same values.
     """
 
-    def __init__(self, reporters: dict) -> None:
+    def __init__(self, reporters: dict, batched: dict | None = None) -> None:
+        self._pending: list = []
         super().__init__(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
+        batched = {name: column for name, column in (batched or {}).items() if name in reporters}
+        self._batched = tuple((self._columns[name], column) for name, column in batched.items())
         self._appends = tuple(
-            (self.model_vars[name].append, reporter) for name, reporter in reporters.items()
+            (self._columns[name].append, reporter)
+            for name, reporter in reporters.items()
+            if name not in batched
         )
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Each column's values, one per collected step (Mesa's attribute)."""
+        if self._pending:
+            self._compute_pending()
+        return self._columns
+
+    @model_vars.setter
+    def model_vars(self, columns: dict[str, list]) -> None:
+        self._columns = columns
 
     def collect(self, model) -> None:
         if self.agent_reporters or self.agenttype_reporters:  # pragma: no cover - none here
@@ -451,6 +474,15 @@ class RecordCollector(mesa.DataCollector):
         record = model.record
         for append, reporter in self._appends:  # each column's list, bound once
             append(reporter(record))
+        if self._batched:
+            self._pending.append(record)
+            if len(self._pending) >= FLUSH_EVERY:
+                self._compute_pending()
+
+    def _compute_pending(self) -> None:
+        batch, self._pending = Batch(self._pending), []
+        for values, column in self._batched:
+            values.extend(column(batch))
 
 
 def _on_record(reporter):
