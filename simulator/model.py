@@ -309,8 +309,8 @@ class FlywheelModel(mesa.Model):
         """After learning: each firm counts the users it gained (its first users are
         curated while few), settles its free tier and books the step's revenue and costs."""
         for j, firm in enumerate(self.firms):
-            if self.market_firms is None:
-                joined, lost = int(tally.adoptions.sum()), int(tally.churns.sum())
+            if self.market_firms is None:  # counts per group: Python sums, exact
+                joined, lost = sum(tally.adoptions.tolist()), sum(tally.churns.tolist())
             else:
                 joined = int(tally.firm_adoptions[j].sum())
                 lost = int(tally.firm_losses[j].sum())
@@ -320,7 +320,7 @@ class FlywheelModel(mesa.Model):
                 active = int(self.firm_counts[j].sum())
                 used = 0.0 if firm.curated_this_step else float(pipelines[j].new_examples.sum())
                 firm.account(active, self.lighthouse_active(j), firm.retrained, used)
-            firm.active_before = int(self.firm_counts[j].sum())
+            firm.active_before = sum(self.firm_counts[j].tolist())
 
     def lighthouse_share(self, j: int) -> np.ndarray | None:
         """Per group, the share of firm ``j``'s active users who came with its lighthouse

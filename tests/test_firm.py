@@ -14,6 +14,16 @@ from simulator.scenario import Scenario
 from simulator.world.market import market_baseline
 
 
+def test_market_baseline_of_one_step_is_the_arrays():
+    """One step in plain floats gives the bits of the array formula, step by step."""
+    steps = np.arange(0, 2000)
+    for time_constant in (156.0, 13.0, 0.7, None):
+        table = market_baseline(steps, 0.45, 0.83, time_constant)
+        one = [market_baseline(int(k), 0.45, 0.83, time_constant) for k in steps]
+        assert all(type(value) is float for value in one)
+        assert np.array(one).tobytes() == np.asarray(table, dtype=float).tobytes()
+
+
 def test_market_baseline_by_hand():
     # b0 + (binf - b0)(1 - e^{-t/T}) = 0.5 + 0.3 (1 - e^{-1}) at t = T
     assert market_baseline(156, 0.5, 0.8, 156) == pytest.approx(0.5 + 0.3 * (1 - math.exp(-1)))

@@ -34,6 +34,17 @@ def test_attractiveness_by_hand():
     assert attractiveness(0.2, 0.9, 0.0) == 1.0  # kappa = 0: plain Bass
 
 
+def test_attractiveness_of_a_list_is_the_arrays():
+    """Per-group qualities as a list (a step's parameters) give the array formula's bits;
+    a huge exponent gives inf, as NumPy's exp does, not an error."""
+    quality = np.random.default_rng(3).random(500)
+    for reference, sensitivity in ((0.5, 4.0), (0.93, 12.5), (0.1, 0.0), (0.0, 1000.0)):
+        with np.errstate(over="ignore"):
+            expected = attractiveness(quality, reference, sensitivity)
+        got = attractiveness(quality.tolist(), reference, sensitivity)
+        assert np.array(got).tobytes() == np.asarray(expected, dtype=float).tobytes()
+
+
 def test_adopted_neighbour_share_handles_isolated_users():
     assert adopted_neighbour_share(2, 8) == 0.25
     assert adopted_neighbour_share(0, 0) == 0.0

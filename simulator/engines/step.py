@@ -66,7 +66,7 @@ class StepView:
     on_offer: np.ndarray | None = None
     """Which firms' products are on offer this step."""
     installed: np.ndarray | None = None
-    """Active users per firm at the start of the step."""
+    """A market: active users per firm at the start of the step (None for one product)."""
     market: MarketView | None = None
     """A market of several firms (or network effects, tastes): what choice needs. None
     for one plain product."""
@@ -266,7 +266,8 @@ def run_step(model) -> StepRecord:
         reference_quality=model.reference_quality, user_state=engine.state,
         user_group=model.user_group, draws=draws, firm_quality=firm_quality,
         firm_risk=None if risks[0] is None else np.stack(risks),
-        on_offer=on_offer, installed=model.firm_counts.sum(axis=1),
+        on_offer=on_offer,
+        installed=None if market is None else model.firm_counts.sum(axis=1),
         trust=model.trust_shock(step), cohorts=model.cohorts(firm_quality, risks),
     )  # fmt: skip
     if market is not None:

@@ -40,8 +40,13 @@ from .states import POTENTIAL, Move
 def attractiveness(group_quality: ArrayLike, reference_quality: float, sensitivity: float):
     """Multiplier of adoption hazards from product quality: ``A = exp(kappa (Q_g - Q_ref))``.
 
-    ``sensitivity`` (kappa) = 0 gives 1: adoption ignores quality (plain Bass).
+    ``sensitivity`` (kappa) = 0 gives 1: adoption ignores quality (plain Bass). A list of
+    per-group qualities gives a list, in plain floats (the same operations and the same
+    ``exp``, the C library's): a step's fixed cost.
     """
+    if type(group_quality) is list:
+        exp = numerics.exp.one
+        return [exp(sensitivity * (q - reference_quality)) for q in group_quality]
     return numerics.exp(sensitivity * np.subtract(group_quality, reference_quality))
 
 
@@ -159,7 +164,9 @@ class Adoption(UserMechanism):
         adoption = view.scenario.adoption
         if adoption.rule not in ("bass", "threshold"):
             return None
-        attract = attractiveness(view.quality, view.reference_quality, adoption.quality_sensitivity)
+        quality = np.asarray(view.quality, dtype=float).tolist()
+        attract = attractiveness(quality, float(view.reference_quality),
+                                 float(adoption.quality_sensitivity))  # fmt: skip
         return AdoptionParams(
             rule=adoption.rule,
             innovation=float(adoption.innovation),
@@ -170,7 +177,7 @@ class Adoption(UserMechanism):
             ),
             threshold=float(adoption.threshold),
             dt=float(view.scenario.dt),
-            attractiveness=np.asarray(attract, dtype=float).tolist(),
+            attractiveness=attract,
             market=view.market,
             no_share=None if view.market is None else NoShareValues(view.market),
         )
