@@ -64,7 +64,7 @@ def worth_compiling(size: int, from_size: int) -> bool:
 
 _HANDLES: OrderedDict[int, tuple[np.random.Generator, np.ndarray]] = OrderedDict()
 _KEPT_HANDLES = 64
-"""Generators whose handles are kept (the most recently used): a run uses a few."""
+"""Generators whose handles are kept (the most recently made: a run uses a few)."""
 _HANDLES_LOCK = threading.Lock()  # the explorer may step models from several threads
 
 
@@ -79,11 +79,9 @@ def generator_handle(rng: np.random.Generator) -> np.ndarray:
     is not reused while the handle is cached.
     """
     key = id(rng)
-    with _HANDLES_LOCK:
-        kept = _HANDLES.get(key)
-        if kept is not None and kept[0] is rng:
-            _HANDLES.move_to_end(key)
-            return kept[1]
+    kept = _HANDLES.get(key)  # one lookup (atomic) for the generators of a running step
+    if kept is not None and kept[0] is rng:
+        return kept[1]
     interface = rng.bit_generator.ctypes
 
     def address(function) -> int:

@@ -241,7 +241,7 @@ class Retention(UserMechanism):
         satisfaction = users.satisfaction
         candidates = users.scratch("churn_candidates", np.intp)
         if params.firm_quality is None:
-            product, table = _ONE_PRODUCT, np.asarray(params.quality, dtype=float)[None, :]
+            product, table = None, np.asarray(params.quality, dtype=float)[None, :]
         else:  # each user's own product's quality
             product, table = users.product, np.asarray(params.firm_quality, dtype=float)
         count = _satisfaction_and_churn_candidates(
@@ -259,9 +259,6 @@ class Retention(UserMechanism):
         return Decision(moves={Move.CHURN: churners}, satisfaction=satisfaction)
 
 
-_ONE_PRODUCT = np.zeros(0, dtype=np.int8)
-"""The ``product`` of :func:`_satisfaction_and_churn_candidates` for one product."""
-
 BOUND_BLOCK = 2048
 """Users per block of :func:`_satisfaction_and_churn_candidates` (one hazard bound each)."""
 
@@ -278,7 +275,7 @@ def _satisfaction_and_churn_candidates(
     """Everyone's :func:`updated_satisfaction` into ``out``; the active users who may churn
     into ``candidates``; returns how many.
 
-    A user experiences ``table[p, row]``, ``p`` their product (``product``; empty for one
+    A user experiences ``table[p, row]``, ``p`` their product (``product``; None for one
     product: firm 0), and 0.0 on no product, as :meth:`ArrayUsers.per_product` gives it.
 
     The churn hazard falls with satisfaction (``sensitivity >= 0``) and the lock-in factor
@@ -287,10 +284,11 @@ def _satisfaction_and_churn_candidates(
     updated satisfaction among active users: a user whose clock is above that bound
     (times ``dt``) cannot churn, whatever their exact hazard.
     """
-    one_product = len(product) == 0
 
     def experienced(i):
-        p = 0 if one_product else product[i]
+        if product is None:  # one product: resolved when compiled (None is its own type)
+            return table[0, row[i]]
+        p = product[i]
         return table[p, row[i]] if p >= 0 else 0.0
 
     # Added to a user's satisfaction for the block's minimum: 0 if active, else infinite.
