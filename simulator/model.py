@@ -27,7 +27,7 @@ from .firm.pairs import uses_preference
 from .firm.pipeline import PipelineCounts
 from .mechanisms import USER_MECHANISMS, UserMechanism, UserState
 from .mechanisms.choice import is_plain
-from .metrics.batch import FLUSH_EVERY, Batch, batch_columns
+from .metrics.batch import FLUSH_EVERY, Batch, batch_columns, fields_of
 from .metrics.reporters import collected_signals, model_reporters
 from .regulation import TrustShock, apply_verbs
 from .scenario import Scenario, load_scenario
@@ -437,13 +437,15 @@ class RecordCollector(mesa.DataCollector):
     float): Mesa's loop was a third of a step's fixed cost (measured at 100 users).
 
     ``batched`` columns (:func:`.metrics.batch.batch_columns`, a run of one firm) are not
-    computed at each step: ``collect`` keeps the record, and the columns of the records kept
-    are computed together, as arrays over the steps, when ``model_vars`` is read (or every
-    :data:`~.metrics.batch.FLUSH_EVERY` steps), with the same values.
+    computed at each step: ``collect`` keeps the record and the fields those columns read
+    off it, and the columns of the steps kept are computed together, as arrays over the
+    steps, when ``model_vars`` is read (or every :data:`~.metrics.batch.FLUSH_EVERY`
+    steps), with the same values.
     """
 
     def __init__(self, reporters: dict, batched: dict | None = None) -> None:
         self._pending: list = []
+        self._pending_fields: list[tuple] = []
         super().__init__(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
@@ -476,11 +478,13 @@ class RecordCollector(mesa.DataCollector):
             append(reporter(record))
         if self._batched:
             self._pending.append(record)
+            self._pending_fields.append(fields_of(record))
             if len(self._pending) >= FLUSH_EVERY:
                 self._compute_pending()
 
     def _compute_pending(self) -> None:
-        batch, self._pending = Batch(self._pending), []
+        batch = Batch(self._pending_fields, self._pending)
+        self._pending, self._pending_fields = [], []
         for values, column in self._batched:
             values.extend(column(batch))
 

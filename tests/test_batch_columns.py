@@ -51,7 +51,7 @@ def assert_columns_match(records, group_names) -> None:
     reporters = model_reporters(group_names)
     columns = batched.batch_columns(group_names)
     assert set(columns) <= set(reporters)
-    batch = batched.Batch(list(records))
+    batch = batched.Batch.of(list(records))
     for name, column in columns.items():
         expected = [reporters[name](record) for record in records]
         got = column(batch)
