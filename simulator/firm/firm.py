@@ -265,7 +265,7 @@ class Firm:
             counts = self._collect_signals(interactions, rng, lighthouse)
         else:
             counts, kept, used = self.pipeline.run(interactions, rng)
-            self.store.age_and_add(kept, used.total, used.wrong, lighthouse=lighthouse)
+            self.store.age_and_add(kept, counts.new_examples, used.wrong, lighthouse=lighthouse)
             if self.store.points is not None:
                 self.store.points.collect(rng, self.truth, used.clean, used.wrong)
         if self.store.pairs is not None:

@@ -139,18 +139,18 @@ class Pipeline:
     def _run_compiled(
         self, interactions: np.ndarray, rng: np.random.Generator
     ) -> tuple[PipelineCounts, Labelled, Labelled]:
-        rows = np.empty((6, len(interactions)), dtype=np.int64)
+        rows = np.empty((8, len(interactions)), dtype=np.int64)
         _run_stages(
             generator_handle(rng), interactions, self.feedback_rate,
             np.asarray(self.label_noise, dtype=float), self.filter_recall,
             self.filter_false_accept, self.reinvestment_rate, rows,
         )  # fmt: skip
-        signals, wrong, kept_clean, kept_wrong, used_clean, used_wrong = rows
+        signals, wrong, kept_clean, kept_wrong, used_clean, used_wrong, kept_all, used_all = rows
         kept = Labelled(clean=kept_clean, wrong=kept_wrong)
         used = Labelled(clean=used_clean, wrong=used_wrong)
         counts = PipelineCounts(
-            signals=signals, wrong_signals=wrong, kept=kept_clean + kept_wrong,
-            new_examples=used_clean + used_wrong, new_wrong_examples=used_wrong,
+            signals=signals, wrong_signals=wrong, kept=kept_all, new_examples=used_all,
+            new_wrong_examples=used_wrong,
         )  # fmt: skip
         return counts, kept, used
 
@@ -161,7 +161,7 @@ def _run_stages(handle, interactions, feedback_rate, label_noise, recall, false_
     """The four stages for every group, drawn as :meth:`Pipeline.run` draws them: each
     stage's binomials group by group, the stages in order (Numba's ``binomial`` gives
     NumPy's numbers from the same bit generator). ``rows``: signals, wrong signals, kept
-    clean, kept wrong, used clean, used wrong, per group."""
+    clean, kept wrong, used clean, used wrong, kept and used in all, per group."""
     rng = generator_at(handle)
     groups = len(interactions)
     for g in range(groups):
@@ -176,3 +176,6 @@ def _run_stages(handle, interactions, feedback_rate, label_noise, recall, false_
         rows[4, g] = rng.binomial(rows[2, g], reinvestment_rate)
     for g in range(groups):
         rows[5, g] = rng.binomial(rows[3, g], reinvestment_rate)
+    for g in range(groups):  # the totals kept and used (integers: exact)
+        rows[6, g] = rows[2, g] + rows[3, g]
+        rows[7, g] = rows[4, g] + rows[5, g]
