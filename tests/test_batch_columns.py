@@ -111,6 +111,16 @@ def made_up_record(rng, groups: int, active: bool, quality=None):
     )  # fmt: skip
 
 
+def test_counts_that_are_not_integers_go_to_the_reporters():
+    """A count array of floats (no scenario makes one) makes the integer table floats:
+    the integer columns then come from the reporters, still ints."""
+    rng = np.random.default_rng(7)
+    records = [made_up_record(rng, 2, active=True) for _ in range(20)]
+    for record in records[::3]:
+        record.pipeline.kept = record.pipeline.kept.astype(float)
+    assert_columns_match(records, ["a", "b"])
+
+
 @pytest.mark.parametrize("groups", [1, 2, 5])
 def test_made_up_records_with_edge_cases(groups):
     rng = np.random.default_rng(groups)

@@ -261,7 +261,8 @@ def quality_gap(batch: Batch) -> list:
 
 
 def group_active_users(batch: Batch, group: int) -> list:
-    return batch.active[:, group].tolist()
+    """``int(counts[ACTIVE, group])`` of each step (Python ints, as the reporter's)."""
+    return batch.active[:, group].astype(np.int64).tolist()
 
 
 def group_quality(batch: Batch, group: int) -> list:
