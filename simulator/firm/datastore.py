@@ -152,7 +152,8 @@ class DataStore:
         while the customer stays and ages once it leaves). The totals are unchanged.
         """
         decay = self.decay
-        if len(self.examples) <= 16:  # times an array of it: the same products, a cheaper call
+        if len(self.examples) <= numerics.SHORT:  # a few groups: times an array of the factor
+            # (the same products; NumPy's call is cheaper with two arrays than with a float)
             if self._decay_row is None or self._decay_row[0] != decay:
                 self._decay_row = np.full(len(self.examples), decay)
             decay = self._decay_row
