@@ -309,8 +309,8 @@ class FlywheelModel(mesa.Model):
         """After learning: each firm counts the users it gained (its first users are
         curated while few), settles its free tier and books the step's revenue and costs."""
         for j, firm in enumerate(self.firms):
-            if self.market_firms is None:  # counts per group: Python sums, exact
-                joined, lost = sum(tally.adoptions.tolist()), sum(tally.churns.tolist())
+            if self.market_firms is None:
+                joined, lost = numerics.total(tally.adoptions), numerics.total(tally.churns)
             else:
                 joined = int(tally.firm_adoptions[j].sum())
                 lost = int(tally.firm_losses[j].sum())
@@ -320,7 +320,7 @@ class FlywheelModel(mesa.Model):
                 active = int(self.firm_counts[j].sum())
                 used = 0.0 if firm.curated_this_step else float(pipelines[j].new_examples.sum())
                 firm.account(active, self.lighthouse_active(j), firm.retrained, used)
-            firm.active_before = sum(self.firm_counts[j].tolist())
+            firm.active_before = numerics.total(self.firm_counts[j])
 
     def lighthouse_share(self, j: int) -> np.ndarray | None:
         """Per group, the share of firm ``j``'s active users who came with its lighthouse
@@ -444,8 +444,8 @@ class RecordCollector(mesa.DataCollector):
     """
 
     def __init__(self, reporters: dict, batched: dict | None = None) -> None:
-        self._pending: list = []
-        self._pending_fields: list[tuple] = []
+        self._pending: list[tuple] = []
+        """The steps whose batched columns are not computed yet: (fields, record) each."""
         super().__init__(
             model_reporters={name: _on_record(reporter) for name, reporter in reporters.items()}
         )
@@ -477,14 +477,14 @@ class RecordCollector(mesa.DataCollector):
         for append, reporter in self._appends:  # each column's list, bound once
             append(reporter(record))
         if self._batched:
-            self._pending.append(record)
-            self._pending_fields.append(fields_of(record))
+            self._pending.append((fields_of(record), record))
             if len(self._pending) >= FLUSH_EVERY:
                 self._compute_pending()
 
     def _compute_pending(self) -> None:
-        batch = Batch(self._pending_fields, self._pending)
-        self._pending, self._pending_fields = [], []
+        rows, records = zip(*self._pending, strict=True)
+        self._pending = []
+        batch = Batch(list(rows), list(records))
         for values, column in self._batched:
             values.extend(column(batch))
 

@@ -21,6 +21,15 @@ def sum_in_order(values: np.ndarray) -> float:
     return total
 
 
+def total(values: np.ndarray) -> int:
+    """The sum of a short integer array (per group) as a Python int: ``int(values.sum())``
+    without NumPy's reduction machinery (a few microseconds a call; exact, since Python
+    ints do not overflow). Other arrays: ``int(values.sum())``."""
+    if values.dtype.kind in "iu" and values.ndim == 1:
+        return sum(values.tolist())
+    return int(values.sum())
+
+
 SHORT = 16
 """Arrays up to this length are drawn from element by element by :func:`binomial` and
 :func:`poisson`."""
@@ -128,10 +137,8 @@ class _CLibraryFunction:
             if len(args) == 1:
                 return self._each([first.reshape(-1)], first.shape)
             if type(args[1]) in _SCALARS:  # an array to a scalar power: no broadcasting
-                flat, second = first.reshape(-1), float(args[1])
-                if flat.size <= FEW:
-                    return self._few_with(flat, second, first.shape)
-                return self._each([flat, np.full(flat.size, second)], first.shape)
+                flat = first.reshape(-1)
+                return self._each([flat, np.full(flat.size, float(args[1]))], first.shape)
         arrays = [np.asarray(a, dtype=np.float64) for a in args]
         if all(a.ndim == 0 for a in arrays):
             return np.float64(self.one(*(float(a) for a in arrays)))
@@ -153,15 +160,6 @@ class _CLibraryFunction:
         out = np.empty(size)
         self.loop()(*flat, out)
         return out.reshape(shape)
-
-    def _few_with(self, flat: np.ndarray, second: float, shape) -> np.ndarray:
-        """The function of each of a few values ``flat`` and the scalar ``second``."""
-        scalar = self.scalar
-        try:
-            values = [scalar(value, second) for value in flat.tolist()]
-        except (OverflowError, ValueError, ZeroDivisionError):  # then value by value
-            values = [self.one(value, second) for value in flat.tolist()]
-        return np.array(values, dtype=np.float64).reshape(shape)
 
     def loop(self):
         if self._loop is None:

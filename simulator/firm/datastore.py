@@ -127,7 +127,6 @@ class DataStore:
         """The preference pairs (:class:`~.pairs.PairStore`), for the preference learner."""
         self.decay = 1.0
         """Per-step survival factor of the data (:func:`decay_factor` of the half-life)."""
-        self._decay_row: np.ndarray | None = None
 
     @property
     def by_source(self) -> dict[str, np.ndarray]:
@@ -152,11 +151,6 @@ class DataStore:
         while the customer stays and ages once it leaves). The totals are unchanged.
         """
         decay = self.decay
-        if len(self.examples) <= numerics.SHORT:  # a few groups: times an array of the factor
-            # (the same products; NumPy's call is cheaper with two arrays than with a float)
-            if self._decay_row is None or self._decay_row[0] != decay:
-                self._decay_row = np.full(len(self.examples), decay)
-            decay = self._decay_row
         # Added clean then wrong, in this order: the float results depend on it.
         self.collected = self.collected * decay + kept.clean + kept.wrong
         self.examples = self.examples * decay + used

@@ -219,8 +219,6 @@ class Firm:
         self.group_shares = np.array([group.share for group in scenario.population.groups])
         self.groups = scenario.population.groups
         self.cold_start = scenario.cold_start
-        self.tactics_in_use = self.cold_start.in_use
-        """Whether any cold-start tactic is on (read every step)."""
         self.economics = scenario.economics
         self.dt = float(scenario.dt)
         if self.deployed is not None:  # the groups' distributions may have changed
@@ -322,7 +320,7 @@ class Firm:
     def add_blocks(self, step: int) -> None:
         """Add the data the firm's cold-start tactics bring at ``step`` (tactics.py); what
         they cost is booked with the step's accounts (at step 0: with step 1's)."""
-        if not self.tactics_in_use:  # no tactic: no block (a step's fixed cost)
+        if not self.cold_start.in_use:  # no tactic: no block (a step's fixed cost)
             return
         for block in blocks_at(step, self.cold_start, self.groups):
             points = self.store.points

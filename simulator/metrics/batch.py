@@ -92,9 +92,6 @@ class Batch:
         """The batch of ``records`` (their fields read now)."""
         return cls([fields_of(record) for record in records], records)
 
-    def __len__(self) -> int:
-        return len(self.records)
-
     def memo(self, key: str, compute: Callable[[], object]):
         """``compute()``, once per batch (a value several columns read)."""
         if key not in self._memo:
@@ -145,41 +142,42 @@ def _totals(values: np.ndarray) -> np.ndarray:
     return 0.0 + total
 
 
-def _integer_total(name: str, reporter: Callable) -> Callable:
-    """A column that sums a per-group count array over groups (exact in any order)."""
+def _total(values_of: Callable[[Batch], np.ndarray], reporter: Callable) -> Callable:
+    """A column that sums a count per group over the groups (exact in any order); if some
+    count is not an integer, the reporter's values (its ``int(sum())``)."""
 
-    def column(batch: Batch) -> list:
-        return batch.memo(f"{name} total", lambda: _summed(batch, name, reporter))
+    def compute(batch: Batch) -> list:
+        values = values_of(batch)
+        if values.dtype.kind not in "iu":
+            return [reporter(record) for record in batch.records]
+        return values.sum(axis=1).tolist()
 
-    return column
-
-
-def _summed(batch: Batch, name: str, reporter: Callable) -> list:
-    values = batch.stacked(name)
-    if values.dtype.kind not in "iu" or values.ndim != 2:  # the reporter's int(sum())
-        return [reporter(record) for record in batch.records]
-    return values.sum(axis=1).tolist()
+    return lambda batch: batch.memo(reporter.__name__, lambda: compute(batch))
 
 
-def _state_total(state: int) -> Callable:
-    def column(batch: Batch) -> list:
-        counts = batch.counts
-        if counts.dtype.kind not in "iu":
-            return [int(record.counts[state].sum()) for record in batch.records]
-        return counts[:, state].sum(axis=1).tolist()
-
-    return column
+def _count_total(name: str, reporter: Callable) -> Callable:
+    return _total(lambda batch: batch.stacked(name), reporter)
 
 
-def _field(name: str, kind: type) -> Callable:
+def _state_total(state: int, reporter: Callable) -> Callable:
+    return _total(lambda batch: batch.counts[:, state], reporter)
+
+
+def _numbers(name: str, kind: type) -> Callable:
+    """A column of one number a step, as ``kind`` (the reporter's ``int(...)``)."""
     return lambda batch: [kind(value) for value in batch.raw(name)]
 
 
-def organic_adoptions(batch: Batch) -> list:
-    return [int(value) for value in batch.raw("organic")]
+def _share(part: np.ndarray, whole: np.ndarray) -> list:
+    """``part / whole`` per step, 0.0 where ``whole`` is not positive (the reporters'
+    ``part / whole if whole > 0 else 0.0``)."""
+    share = np.zeros(len(whole))
+    np.divide(part, whole, out=share, where=whole > 0)
+    return share.tolist()
 
 
-adoptions = _integer_total("adoptions", reporters.adoptions)
+organic_adoptions = _numbers("organic", int)
+adoptions = _count_total("adoptions", reporters.adoptions)
 
 
 def spontaneous_adoptions(batch: Batch) -> list:
@@ -196,14 +194,7 @@ def collected_examples(batch: Batch) -> list:
 
 
 def noise_share(batch: Batch) -> list:
-    total, wrong = batch.firm_totals("examples"), batch.firm_totals("wrong_examples")
-    share = np.zeros(len(total))
-    np.divide(wrong, total, out=share, where=total > 0)
-    return share.tolist()
-
-
-def model_version(batch: Batch) -> list:
-    return [int(value) for value in batch.raw("model_version")]
+    return _share(batch.firm_totals("wrong_examples"), batch.firm_totals("examples"))
 
 
 def _quality_values(batch: Batch) -> np.ndarray:
@@ -273,10 +264,7 @@ def group_share(batch: Batch, group: int) -> list:
     """The group's active users over all active users (0 when nobody is): integers below
     2^53, so their division as floats is the reporter's int / int."""
     active = batch.active
-    total = active.sum(axis=1)
-    share = np.zeros(len(total))
-    np.divide(active[:, group].astype(float), total.astype(float), out=share, where=total > 0)
-    return share.tolist()
+    return _share(active[:, group].astype(float), active.sum(axis=1).astype(float))
 
 
 def group_training_examples(batch: Batch, group: int) -> list:
@@ -284,25 +272,25 @@ def group_training_examples(batch: Batch, group: int) -> list:
 
 
 CORE_COLUMNS: dict[str, Callable[[Batch], list]] = {
-    "step": _field("step", int),
-    "time": lambda batch: list(batch.raw("time")),
-    "potential_users": _state_total(POTENTIAL),
-    "active_users": _state_total(ACTIVE),
-    "churned_users": _state_total(CHURNED),
+    "step": _numbers("step", int),
+    "time": _numbers("time", float),
+    "potential_users": _state_total(POTENTIAL, reporters.potential_users),
+    "active_users": _state_total(ACTIVE, reporters.active_users),
+    "churned_users": _state_total(CHURNED, reporters.churned_users),
     "adoptions": adoptions,
     "organic_adoptions": organic_adoptions,
     "spontaneous_adoptions": spontaneous_adoptions,
-    "churns": _integer_total("churns", reporters.churns),
-    "rejoins": _integer_total("rejoins", reporters.rejoins),
-    "interactions": _integer_total("interactions", reporters.interactions),
-    "signals": _integer_total("signals", reporters.signals),
-    "wrong_signals": _integer_total("wrong_signals", reporters.wrong_signals),
-    "kept_signals": _integer_total("kept", reporters.kept_signals),
-    "new_examples": _integer_total("new_examples", reporters.new_examples),
+    "churns": _count_total("churns", reporters.churns),
+    "rejoins": _count_total("rejoins", reporters.rejoins),
+    "interactions": _count_total("interactions", reporters.interactions),
+    "signals": _count_total("signals", reporters.signals),
+    "wrong_signals": _count_total("wrong_signals", reporters.wrong_signals),
+    "kept_signals": _count_total("kept", reporters.kept_signals),
+    "new_examples": _count_total("new_examples", reporters.new_examples),
     "training_examples": training_examples,
     "collected_examples": collected_examples,
     "noise_share": noise_share,
-    "model_version": model_version,
+    "model_version": _numbers("model_version", int),
     "quality": quality,
     "baseline_quality": baseline_quality,
     "moat": moat,

@@ -15,14 +15,7 @@ import numpy as np
 
 from ..mechanisms.states import ACTIVE, CHURNED, POTENTIAL
 from ..numerics import sum_in_order
-
-
-def _total(values: np.ndarray) -> int:
-    """The sum of a short integer array (per group) as a Python int: ``int(values.sum())``
-    without NumPy's reduction machinery (a few microseconds per column per step)."""
-    if values.dtype.kind in "iu" and values.ndim == 1:  # exact: Python ints do not overflow
-        return sum(values.tolist())
-    return int(values.sum())
+from ..numerics import total as _total
 
 
 def _once(compute):

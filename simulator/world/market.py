@@ -7,7 +7,6 @@ at ``start`` forever. The moat is a product's quality minus this.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,13 +18,12 @@ from .. import numerics
 def market_baseline(step: ArrayLike, start: float, ceiling: float, time_constant: float | None):
     """Quality users can get elsewhere at ``step`` (an improving commodity model).
 
-    One step (a Python number) is computed in plain floats, with the same operations as
-    an array of steps (``math.exp`` is the C library's, as ``numerics.exp`` is): no NumPy
-    call for the one value a step needs."""
+    One step (a Python number) is computed in plain floats, with the same operations and
+    the same ``exp`` as an array of steps: no NumPy call for the one value a step needs."""
     one = type(step) in (int, float)
     if time_constant is None:
         return float(start) if one else np.multiply(np.ones_like(step, dtype=float), start)
-    exp, ratio = (math.exp, step / time_constant) if one else (
+    exp, ratio = (numerics.exp.one, step / time_constant) if one else (
         numerics.exp, np.divide(step, time_constant))  # fmt: skip
     return start + (ceiling - start) * (1.0 - exp(-ratio))
 
