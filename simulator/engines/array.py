@@ -140,9 +140,10 @@ class ArrayUsers:
             np.intp
         )
 
-    def active_tenure_of(self, users: np.ndarray) -> np.ndarray:
-        """:meth:`tenure_of` for ``users`` who are all active (a step's churn candidates)."""
-        return self._steps - self.joined[users]
+    @property
+    def steps(self) -> int:
+        """The steps this engine has taken: an active user's tenure is ``steps - joined``."""
+        return self._steps
 
     def keep_tenure(self, users: np.ndarray) -> None:
         """Active ``users`` leave: keep their tenure at its value at the start of the step."""

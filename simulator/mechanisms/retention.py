@@ -228,39 +228,34 @@ class Retention(UserMechanism):
         """The vector kernel under the hazard rule (one product or a market), in one
         compiled pass.
 
-        The pass updates everyone's satisfaction and lists the active users whose clock is
+        The pass updates everyone's satisfaction and finds the active users whose clock is
         below an upper bound on the churn hazard of their block of users (the hazard of
         the least satisfied one, at no lock-in): only they can churn, a few per cent of
         the active users, so the exact hazard (an ``exp`` and the lock-in lookup) is
-        computed for them alone, by the same formula as everywhere else.
+        computed for them alone, by the same formula as everywhere else, in the same pass.
 
         The updated satisfaction is written over the current one (nothing reads the
         start-of-step values after this pass): at 10^7 users a separate array costs ~10 ms
         a step more, for the memory traffic of writing into lines not in the cache.
         """
-        satisfaction = users.satisfaction
-        candidates = users.scratch("churn_candidates", np.intp)
+        churners = users.scratch("churners", np.intp)
         if params.firm_quality is None:
             product, table = None, np.asarray(params.quality, dtype=float)[None, :]
         else:  # each user's own product's quality
             product, table = users.product, np.asarray(params.firm_quality, dtype=float)
-        count = _satisfaction_and_churn_candidates(
+        count = _satisfaction_and_churners(
             users.state, users.satisfaction, product, users.row, table,
             params.satisfaction_rate, draws.clock, params.reference_quality, params.base_rate,
-            params.sensitivity, params.dt, candidates,
+            params.sensitivity, params.dt, users.lock_in_table(params.lock_in,
+            params.lock_in_time), users.joined, users.steps, churners,
         )  # fmt: skip
-        candidates = candidates[:count]
-        table = users.lock_in_table(params.lock_in, params.lock_in_time)
-        hazard = churn_hazard_locked(
-            satisfaction[candidates], params.reference_quality, params.base_rate,
-            params.sensitivity, table[users.active_tenure_of(candidates)],
-        )  # fmt: skip
-        churners = candidates[fires(hazard, params.dt, draws.clock[candidates])]
-        return Decision(moves={Move.CHURN: churners}, satisfaction=satisfaction)
+        # A copy: the scratch array is filled again next step.
+        return Decision(moves={Move.CHURN: churners[:count].copy()},
+                        satisfaction=users.satisfaction)  # fmt: skip
 
 
 BOUND_BLOCK = 2048
-"""Users per block of :func:`_satisfaction_and_churn_candidates` (one hazard bound each)."""
+"""Users per block of :func:`_satisfaction_and_churners` (one hazard bound each)."""
 
 BOUND_MARGIN = 1e-6
 """Relative margin on the hazard bound: it is computed with another ``exp`` than the
@@ -268,12 +263,12 @@ hazard's (libm against NumPy's), which may differ in the last bits."""
 
 
 @jit
-def _satisfaction_and_churn_candidates(
+def _satisfaction_and_churners(
     state, satisfaction, product, row, table, rate, clock, reference, base_rate, sensitivity,
-    dt, candidates,
+    dt, lock_in, joined, steps, churners,
 ):  # fmt: skip
     """Everyone's :func:`updated_satisfaction`, written over ``satisfaction``; the active
-    users who may churn into ``candidates``; returns how many.
+    users who churn into ``churners`` (index order); returns how many.
 
     A user experiences ``table[p, row]``, ``p`` their product (``product``; None for one
     product: firm 0), and 0.0 on no product, as :meth:`ArrayUsers.per_product` gives it.
@@ -335,8 +330,13 @@ def _satisfaction_and_churn_candidates(
             # right almost always: 0.6-1.4 ns a user faster than a branch-free count
             # (measured at 10^4 and 10^6 users).
             if clock[i] < bound and state[i] == ACTIVE_CODE:
-                candidates[found] = i
-                found += 1
+                # churn_hazard_locked and fires, the same operations in the same order;
+                # math.exp is the C library's, as numerics.exp is on every CPU.
+                tenure = steps - joined[i]  # an active user's (ArrayUsers.steps)
+                hazard = base_rate * math.exp(-sensitivity * (satisfaction[i] - reference))
+                if hazard * lock_in[tenure] * dt > clock[i]:
+                    churners[found] = i
+                    found += 1
     return found
 
 
