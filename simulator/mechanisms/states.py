@@ -124,16 +124,15 @@ def commit_all(
     switchers = moves.get(Move.SWITCH, _NONE)
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
-        joiners = joined(moves)
-        users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
-        users.restart_tenure(joiners)
+        adjacency = users.adjacency
         _commit_one_product(
             users.state, users.satisfaction, users.row,
             np.asarray(joining_quality[0], dtype=float), churners,
-            moves.get(Move.REJOIN, _NONE), joiners,
+            moves.get(Move.REJOIN, _NONE), moves.get(Move.ADOPT, _NONE),
+            moves.get(Move.ADOPT_WOM, _NONE), moves.get(Move.RETURN, _NONE), users.joined,
+            users.kept_tenure, users.steps, adjacency.indptr, adjacency.indices,
+            users.active_neighbours,
         )  # fmt: skip
-        users.tell_neighbours(churners, -1)
-        users.tell_neighbours(joiners, 1)
         return
     users.satisfaction = users.next_satisfaction
     users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
@@ -165,15 +164,33 @@ _NONE = np.zeros(0, dtype=np.intp)
 
 
 @jit
-def _commit_one_product(state, satisfaction, row, quality, churners, rejoiners, joiners):
-    """:func:`commit_all`'s states for one product (no firms to pick): churners leave,
-    rejoiners become potential, joiners become active at their product's quality
-    (``quality[row]``). Tenure (kept by the engine's step count: no pass over every user)
-    and the neighbours' counts are the engine's to update."""
+def _commit_one_product(
+    state, satisfaction, row, quality, churners, rejoiners, adopters, organic, returning,
+    joined, kept_tenure, steps, indptr, indices, active_neighbours,
+):  # fmt: skip
+    """:func:`commit_all` for one product (no firms to pick), as ``ArrayUsers``' methods
+    would do it: churners keep their tenure (``keep_tenure``) and leave, rejoiners become
+    potential, joiners (``adopters``, ``organic``, ``returning``) restart their tenure
+    (``restart_tenure``) and become active at their product's quality (``quality[row]``),
+    and the neighbours of churners and joiners count one active neighbour fewer or more
+    (``tell_neighbours``: integers, the same counts in any order). Stayers' tenure grows
+    by the engine's step count: no pass over every user."""
     for i in churners:
+        kept_tenure[i] = steps - joined[i]
         state[i] = CHURNED_CODE
+        for position in range(indptr[i], indptr[i + 1]):
+            active_neighbours[indices[position]] -= 1
     for i in rejoiners:
         state[i] = POTENTIAL_CODE
-    for i in joiners:
-        state[i] = ACTIVE_CODE
-        satisfaction[i] = quality[row[i]]
+
+    def join(joiners):
+        for i in joiners:
+            joined[i] = steps + 1
+            state[i] = ACTIVE_CODE
+            satisfaction[i] = quality[row[i]]
+            for position in range(indptr[i], indptr[i + 1]):
+                active_neighbours[indices[position]] += 1
+
+    join(adopters)
+    join(organic)
+    join(returning)
