@@ -325,18 +325,24 @@ def _satisfaction_and_churners(
             continue
         bound = base_rate * np.exp(-sensitivity * (lowest - reference)) * dt
         bound = bound * (1.0 + BOUND_MARGIN)
+        listed = found
         for i in range(start, end):
             # A few in a thousand clocks are below the bound, so the branch is predicted
             # right almost always: 0.6-1.4 ns a user faster than a branch-free count
             # (measured at 10^4 and 10^6 users).
             if clock[i] < bound and state[i] == ACTIVE_CODE:
-                # churn_hazard_locked and fires, the same operations in the same order;
-                # math.exp is the C library's, as numerics.exp is on every CPU.
-                tenure = steps - joined[i]  # an active user's (ArrayUsers.steps)
-                hazard = base_rate * math.exp(-sensitivity * (satisfaction[i] - reference))
-                if hazard * lock_in[tenure] * dt > clock[i]:
-                    churners[found] = i
-                    found += 1
+                churners[listed] = i
+                listed += 1
+        # The block's candidates: churn_hazard_locked and fires, the same operations in
+        # the same order (math.exp is the C library's, as numerics.exp is on every CPU).
+        # Apart from the scan and without a branch, so that the lookups of the
+        # candidates' tenure, most of them cache misses at 10^6 users, overlap.
+        for k in range(found, listed):
+            i = churners[k]
+            tenure = steps - joined[i]  # an active user's (ArrayUsers.steps)
+            hazard = base_rate * math.exp(-sensitivity * (satisfaction[i] - reference))
+            churners[found] = i
+            found += hazard * lock_in[tenure] * dt > clock[i]
     return found
 
 
