@@ -333,3 +333,85 @@ def test_a_run_does_not_depend_on_which_pipeline_ran(monkeypatch):
     plain = run(BASELINE, **options).timeseries
     assert compiled.equals(plain)
     assert compiled["new_examples"].sum() > 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 80), n_groups=st.integers(1, 4), seed=st.integers(0, 2**32 - 1),
+    with_rows=st.booleans(),
+)  # fmt: skip
+def test_one_product_commit_is_the_engines_methods_and_the_tallys_counts(
+    n, n_groups, seed, with_rows
+):
+    """The array engine commits one product's moves in one compiled call: the states,
+    tenure, joiners' satisfaction and neighbour counts are what ``ArrayUsers``' own methods
+    give (keep_tenure, restart_tenure, tell_neighbours), and the per-group counts it hands
+    to the tally are the tally's own count of the moves, also with a group nobody is in
+    and with rows that are not the groups (a candidate served to some users)."""
+    import scipy.sparse
+
+    from simulator.engines.array import ArrayUsers
+    from simulator.engines.step import StepMoves, StepTally
+    from simulator.mechanisms import Move
+    from simulator.mechanisms.states import ACTIVE_CODE, CHURNED_CODE, POTENTIAL_CODE, commit_all
+
+    rng = np.random.default_rng(seed)
+    upper = scipy.sparse.random(n, n, density=0.2, random_state=rng, format="csr")
+    adjacency = ((upper + upper.T) > 0).astype(np.int8)
+    adjacency.setdiag(0)
+    adjacency = scipy.sparse.csr_array(adjacency)
+    adjacency.eliminate_zeros()
+    group = rng.integers(0, n_groups, n).astype(np.int16)  # the last group may be empty
+    quality = rng.random(n_groups)
+    users = ArrayUsers(adjacency, group, np.zeros(0, dtype=np.intp), quality)
+    users.state[:] = rng.integers(0, 3, n).astype(np.int8)
+    users._steps = 40
+    users.tenure = rng.integers(0, 40, n)
+    users.active_neighbours = rng.integers(0, 5, n).astype(np.int32)
+    users.satisfaction = rng.random(n)
+    users.next_satisfaction = users.satisfaction
+    table = quality
+    if with_rows:  # two rows per group: group g's users in row 2 g or 2 g + 1
+        users.row = (2 * group + rng.integers(0, 2, n)).astype(np.int64)
+        table = rng.random(2 * n_groups)
+    by_state = {code: np.flatnonzero(users.state == code)
+                for code in (POTENTIAL_CODE, ACTIVE_CODE, CHURNED_CODE)}  # fmt: skip
+    potential = rng.permutation(by_state[POTENTIAL_CODE])
+    third = len(potential) // 3
+    churned = rng.permutation(by_state[CHURNED_CODE])
+    moves = {
+        Move.ADOPT: np.sort(potential[:third]),
+        Move.ADOPT_WOM: np.sort(potential[third : 2 * third]),
+        Move.CHURN: by_state[ACTIVE_CODE][rng.random(len(by_state[ACTIVE_CODE])) < 0.3],
+        Move.REJOIN: np.sort(churned[: len(churned) // 2]),
+        Move.RETURN: np.sort(churned[len(churned) // 2 :][:2]),
+    }
+    moves = {move: users_of.astype(np.intp) for move, users_of in moves.items()}
+
+    expected = {"state": users.state.copy(), "joined": users.joined.copy(),
+                "kept_tenure": users.kept_tenure.copy(),
+                "active_neighbours": users.active_neighbours.copy(),
+                "satisfaction": users.satisfaction.copy()}  # fmt: skip
+    reference = ArrayUsers(adjacency, group, np.zeros(0, dtype=np.intp), quality)
+    for name, values in expected.items():
+        setattr(reference, name, values)
+    reference._steps = users._steps
+    joiners = np.concatenate([moves[Move.ADOPT], moves[Move.ADOPT_WOM], moves[Move.RETURN]])
+    reference.keep_tenure(moves[Move.CHURN])
+    reference.restart_tenure(joiners)
+    reference.state[moves[Move.CHURN]] = CHURNED_CODE
+    reference.state[moves[Move.REJOIN]] = POTENTIAL_CODE
+    reference.state[joiners] = ACTIVE_CODE
+    reference.satisfaction[joiners] = table[users.row[joiners]]
+    reference.tell_neighbours(moves[Move.CHURN], -1)
+    reference.tell_neighbours(joiners, 1)
+
+    counts = commit_all(users, moves, {}, [table.tolist()])
+    for name in expected:
+        assert np.array_equal(getattr(users, name), getattr(reference, name)), name
+    draws = type("Draws", (), {"interactions": np.zeros(n_groups, dtype=np.int64)})()
+    counted = StepTally.of(StepMoves(moves=moves), group, n_groups, draws)
+    given_counts = StepTally.of(StepMoves(moves=moves, counts=counts), group, n_groups, draws)
+    for field in ("adoptions", "churns", "rejoins"):
+        assert np.array_equal(getattr(given_counts, field), getattr(counted, field)), field
+        assert getattr(given_counts, field).dtype == getattr(counted, field).dtype

@@ -51,6 +51,7 @@ class ArrayUsers:
         n_firms: int | None = None,
     ) -> None:
         size = len(group)
+        self.n_groups = len(quality)
         self.n_firms = n_firms
         """Several firms (or network effects): how many; None for one plain product."""
         self.product = None if n_firms is None else np.full(size, -1, dtype=np.int8)
@@ -114,7 +115,7 @@ class ArrayUsers:
         moves = decide_with_kernels(self, plan)
         table = plan.view.firm_quality if cohorts is None else cohorts.quality
         quality = np.asarray(table, dtype=float).tolist()
-        commit_all(self, moves.moves, moves.products, quality)
+        moves.counts = commit_all(self, moves.moves, moves.products, quality)
         self._steps += 1
         return moves
 

@@ -79,6 +79,10 @@ class StepView:
     user is served the deployed models (rows are groups)."""
 
 
+_STATES = tuple(UserState)
+"""Every start-of-step state, in order (iterating the enum itself costs ~1 us a step)."""
+
+
 @quick_init
 @dataclass(frozen=True)
 class StepPlan:
@@ -89,7 +93,7 @@ class StepPlan:
 
     @classmethod
     def of(cls, view: StepView, mechanisms: tuple[UserMechanism, ...]) -> StepPlan:
-        by_state: dict[UserState, list[tuple[UserMechanism, object]]] = {s: [] for s in UserState}
+        by_state: dict[UserState, list[tuple[UserMechanism, object]]] = {s: [] for s in _STATES}
         for mechanism in mechanisms:
             params = mechanism.prepare(view)
             if params is not None:
@@ -107,6 +111,9 @@ class StepMoves:
     organic: int = 0
     products: dict[Move, np.ndarray] = field(default_factory=dict)
     """For moves that pick a product: each mover's firm, aligned with ``moves``."""
+    counts: np.ndarray | None = None
+    """The users who joined, churned and rejoined, per group (rows; int64), if the engine
+    counted them as it committed the moves (else :class:`StepTally` counts them)."""
 
     def users(self, *moves: Move) -> np.ndarray:
         parts = [self.moves[m] for m in moves if m in self.moves and len(self.moves[m])]
@@ -186,13 +193,17 @@ class StepTally:
                 return np.zeros(n_groups, dtype=np.int64)
             return np.bincount(group[users], minlength=n_groups).astype(np.int64, copy=False)
 
+        if moves.counts is None:
+            joins = count(moves.users(*JOINS))
+            churns = count(moves.users(Move.CHURN))
+            rejoins = count(moves.users(*REJOINS))
+        else:
+            joins, churns, rejoins = moves.counts
         tally = cls(
-            adoptions=count(moves.users(*JOINS)),
-            churns=count(moves.users(Move.CHURN)),
-            rejoins=count(moves.users(*REJOINS)),
+            adoptions=joins, churns=churns, rejoins=rejoins,
             interactions=np.asarray(draws.interactions, dtype=np.int64),
             organic_adoptions=int(moves.organic),
-        )
+        )  # fmt: skip
         if n_firms is None:
             return tally
 
@@ -327,6 +338,8 @@ def decide_with_kernels(engine, plan: StepPlan) -> StepMoves:
     result = StepMoves()
     draws = plan.view.draws
     for state, mechanisms in plan.by_state.items():
+        if not mechanisms:  # e.g. nobody rejoins
+            continue
         # Potential users are listed by the draws already (their word-of-mouth clocks).
         if state is UserState.POTENTIAL:
             members = Members(state, engine.state, draws.potential, whole=True)
@@ -353,8 +366,10 @@ def decide_with_kernels(engine, plan: StepPlan) -> StepMoves:
                     before = result.products.get(move, np.zeros(len(earlier), np.int64))
                     now = chosen if chosen is not None else np.zeros(len(users), np.int64)
                     result.products[move] = np.concatenate([before, now])[order]
+            if position + 1 == len(mechanisms):  # nobody left to decide for
+                continue
             decided = decision.decided()
-            if decided and position + 1 < len(mechanisms):
+            if decided:
                 taken = decided[0] if len(decided) == 1 else np.concatenate(decided)
                 left = np.setdiff1d(members.index, taken, assume_unique=True)
                 members = Members(state, engine.state, left)

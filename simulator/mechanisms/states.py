@@ -112,28 +112,32 @@ def commit(user, move: Move, joining_quality: list[list[float]]) -> None:
 
 def commit_all(
     users, moves: dict[Move, np.ndarray], products: dict[Move, np.ndarray], joining_quality
-) -> None:
+) -> np.ndarray | None:
     """Apply every user's move to the user arrays (``ArrayUsers``), as :func:`commit` would.
 
     ``moves`` maps each move to the users making it (index arrays); users in none stay;
     ``products`` the firm each picking user moves to (absent: firm 0).
     ``users.next_satisfaction`` is everyone's updated satisfaction (only active users'
     is ever read); ``joining_quality`` is the products' quality per firm and group.
+    Returns, for one product, the users who joined, churned and rejoined per group (rows
+    of :attr:`~simulator.engines.step.StepMoves.counts`, counted as they were committed);
+    None in a market.
     """
     churners = moves.get(Move.CHURN, _NONE)
     switchers = moves.get(Move.SWITCH, _NONE)
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
         adjacency = users.adjacency
+        counts = np.zeros((3, users.n_groups), dtype=np.int64)
         _commit_one_product(
             users.state, users.satisfaction, users.row,
             np.asarray(joining_quality[0], dtype=float), churners,
             moves.get(Move.REJOIN, _NONE), moves.get(Move.ADOPT, _NONE),
             moves.get(Move.ADOPT_WOM, _NONE), moves.get(Move.RETURN, _NONE), users.joined,
             users.kept_tenure, users.steps, adjacency.indptr, adjacency.indices,
-            users.active_neighbours,
+            users.active_neighbours, users.group, counts,
         )  # fmt: skip
-        return
+        return counts
     users.satisfaction = users.next_satisfaction
     users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
     users.state[churners] = CHURNED_CODE
@@ -166,7 +170,7 @@ _NONE = np.zeros(0, dtype=np.intp)
 @jit
 def _commit_one_product(
     state, satisfaction, row, quality, churners, rejoiners, adopters, organic, returning,
-    joined, kept_tenure, steps, indptr, indices, active_neighbours,
+    joined, kept_tenure, steps, indptr, indices, active_neighbours, group, counts,
 ):  # fmt: skip
     """:func:`commit_all` for one product (no firms to pick), as ``ArrayUsers``' methods
     would do it: churners keep their tenure (``keep_tenure``) and leave, rejoiners become
@@ -174,23 +178,30 @@ def _commit_one_product(
     (``restart_tenure``) and become active at their product's quality (``quality[row]``),
     and the neighbours of churners and joiners count one active neighbour fewer or more
     (``tell_neighbours``: integers, the same counts in any order). Stayers' tenure grows
-    by the engine's step count: no pass over every user."""
+    by the engine's step count: no pass over every user. ``counts``: the joiners, churners
+    and rejoiners (rejoining or returning) are added to rows 0, 1 and 2 by ``group``, as
+    :meth:`~simulator.engines.step.StepTally.of` counts them."""
     for i in churners:
         kept_tenure[i] = steps - joined[i]
         state[i] = CHURNED_CODE
+        counts[1, group[i]] += 1
         for position in range(indptr[i], indptr[i + 1]):
             active_neighbours[indices[position]] -= 1
     for i in rejoiners:
         state[i] = POTENTIAL_CODE
+        counts[2, group[i]] += 1
 
-    def join(joiners):
+    def join(joiners, rejoining):
         for i in joiners:
             joined[i] = steps + 1
             state[i] = ACTIVE_CODE
             satisfaction[i] = quality[row[i]]
+            counts[0, group[i]] += 1
+            if rejoining:
+                counts[2, group[i]] += 1
             for position in range(indptr[i], indptr[i + 1]):
                 active_neighbours[indices[position]] += 1
 
-    join(adopters)
-    join(organic)
-    join(returning)
+    join(adopters, False)
+    join(organic, False)
+    join(returning, True)
