@@ -208,7 +208,7 @@ class FlywheelModel(mesa.Model):
     def on_offer(self, step: int) -> np.ndarray:
         """Which firms' products users can choose at ``step``."""
         if not self.params.firms:
-            return np.ones(1, dtype=bool)
+            return _ONE_ON_OFFER
         params = self.params
         return np.array([params.entry_step(j) <= step for j in range(len(params.firms))])
 
@@ -426,6 +426,12 @@ class FlywheelModel(mesa.Model):
         users who are not active: only an active user has one).
         """
         return self.user_engine.user_arrays()
+
+
+_ONE_ON_OFFER = np.ones(1, dtype=bool)
+"""One product, always on offer: the same read-only array every step (``np.ones`` each
+step costs ~1.5 us)."""
+_ONE_ON_OFFER.flags.writeable = False
 
 
 class RecordCollector(mesa.DataCollector):
