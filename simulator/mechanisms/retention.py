@@ -258,8 +258,10 @@ BOUND_BLOCK = 2048
 """Users per block of :func:`_satisfaction_and_churners` (one hazard bound each)."""
 
 BOUND_MARGIN = 1e-6
-"""Relative margin on the hazard bound: it is computed with another ``exp`` than the
-hazard's (libm against NumPy's), which may differ in the last bits."""
+"""Relative margin on the hazard bound: the bound and the exact hazard are computed in
+different orders and through different calls (``np.exp`` in the pass, ``math.exp`` in
+the agents' shortcut, ``numerics.exp`` for their exact hazard), so it keeps the bound above
+any hazard whatever their last bits; it costs a few candidates a million."""
 
 
 @jit
