@@ -415,3 +415,54 @@ def test_one_product_commit_is_the_engines_methods_and_the_tallys_counts(
     for field in ("adoptions", "churns", "rejoins"):
         assert np.array_equal(getattr(given_counts, field), getattr(counted, field)), field
         assert getattr(given_counts, field).dtype == getattr(counted, field).dtype
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_groups=st.integers(1, 4), seed=st.integers(0, 2**32 - 1),
+    decay=st.one_of(st.just(1.0), st.floats(0.5, 1.0)),
+    holding=st.lists(st.booleans(), min_size=6, max_size=6),
+)  # fmt: skip
+def test_the_stores_compiled_step_is_its_numpy_step(n_groups, seed, decay, holding):
+    """The data store ages and adds a step of the users' data in one compiled call when
+    Numba is loaded: every count, of the totals and of every source, is the NumPy path's
+    to the bit, whichever sources hold data, and the arrays it changes are new ones (a
+    step's record keeps the old ones)."""
+    import copy
+
+    from simulator.firm import datastore
+    from simulator.firm.pipeline import Labelled
+
+    rng = np.random.default_rng(seed)
+    store = datastore.DataStore(n_groups, int(rng.integers(0, 500)))
+    store.decay = decay
+    for (name, counts), holds in zip(store.sources.items(), holding, strict=True):
+        if holds and name != "curated":  # some sources hold data (a tactic's), others none
+            counts.add(rng.random(n_groups) * 100, rng.random(n_groups) * 10)
+            counts.age_sum = rng.random(n_groups) * 1e3
+    for field in ("collected", "examples", "wrong_examples", "shared"):
+        setattr(store, field, rng.random(n_groups) * rng.choice([0.0, 1.0, 1e6]))
+    kept = Labelled(clean=rng.integers(0, 10**6, n_groups), wrong=rng.integers(0, 10**5, n_groups))
+    used, used_wrong = rng.integers(0, 10**6, n_groups), rng.integers(0, 10**5, n_groups)
+
+    fast, plain = copy.deepcopy(store), copy.deepcopy(store)
+    before = [fast.collected, fast.examples, fast.wrong_examples, fast.shared] + [
+        getattr(fast.sources[name], field)
+        for name in ("users", "curated") for field in ("examples", "wrong", "age_sum")
+    ]  # fmt: skip
+    kept_before = [a.copy() for a in before]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datastore, "compiled_loaded", lambda: True)
+        fast.age_and_add(kept, used, used_wrong)
+        patch.setattr(datastore, "compiled_loaded", lambda: False)
+        plain.age_and_add(kept, used, used_wrong)
+    for field in ("collected", "examples", "wrong_examples", "shared"):
+        assert np.array_equal(getattr(fast, field), getattr(plain, field)), field
+        assert getattr(fast, field).dtype == np.float64
+    for name in store.sources:
+        for field in ("examples", "wrong", "age_sum"):
+            got, want = getattr(fast.sources[name], field), getattr(plain.sources[name], field)
+            assert np.array_equal(got, want), (name, field)
+        assert fast.sources[name].held == plain.sources[name].held, name
+    for old, copied in zip(before, kept_before, strict=True):  # the old arrays untouched
+        assert np.array_equal(old, copied)

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import numerics
+from ..compiled import jit
+from ..compiled import loaded as compiled_loaded
 from .sources import SOURCES, GroupTruth, curated_points
 
 
@@ -151,6 +153,9 @@ class DataStore:
         while the customer stays and ages once it leaves). The totals are unchanged.
         """
         decay = self.decay
+        if lighthouse is None and source == "users" and compiled_loaded():
+            self._age_and_add_compiled(kept, used, used_wrong)
+            return
         # Added clean then wrong, in this order: the float results depend on it.
         self.collected = self.collected * decay + kept.clean + kept.wrong
         self.examples = self.examples * decay + used
@@ -162,6 +167,26 @@ class DataStore:
             self.sources["lighthouse"].add(used * lighthouse, used_wrong * lighthouse)
             used, used_wrong = used * (1 - lighthouse), used_wrong * (1 - lighthouse)
         self.sources[source].add(used, used_wrong)
+
+    def _age_and_add_compiled(self, kept, used: np.ndarray, used_wrong: np.ndarray) -> None:
+        """:meth:`age_and_add` of the users' data, the totals and the users' and curated
+        sources in one compiled call (the other sources, most often none, as there): the
+        same operations in the same order, so the same values; ~4 us against ~12 us for
+        its sixteen NumPy calls on two groups. Every array is a new one, as there (the
+        step's record keeps the old ones)."""
+        users, curated = self.sources["users"], self.sources["curated"]
+        table = _age_and_add_users(
+            self.decay, self.collected, self.examples, self.wrong_examples, self.shared,
+            kept.clean, kept.wrong, used, used_wrong, users.examples, users.wrong,
+            users.age_sum, curated.examples, curated.wrong, curated.age_sum,
+        )  # fmt: skip
+        self.collected, self.examples, self.wrong_examples, self.shared = table[:4]
+        users.examples, users.wrong, users.age_sum = table[4:7]
+        curated.examples, curated.wrong, curated.age_sum = table[7:]
+        users.held = curated.held = True  # added to (users), or aged zeros: the same zeros
+        for name, counts in self.sources.items():
+            if name != "users" and name != "curated":
+                counts.age(self.decay)
 
     def add(self, source: str, examples: np.ndarray, wrong: np.ndarray,
             exclusive: bool | None = None) -> None:  # fmt: skip
@@ -219,6 +244,29 @@ class DataStore:
             out=np.zeros(len(self.examples)),
             where=self.examples > 0,
         )
+
+
+@jit
+def _age_and_add_users(
+    decay, collected, examples, wrong, shared, kept_clean, kept_wrong, used, used_wrong,
+    users_examples, users_wrong, users_age, curated_examples, curated_wrong, curated_age,
+):  # fmt: skip
+    """The rows of :meth:`DataStore._age_and_add_compiled`, in a new array: collected,
+    examples, wrong and shared examples, then the users' and the curated source's
+    examples, wrong ones and age sums, with the NumPy path's operations in its order."""
+    out = np.empty((10, len(collected)))
+    for g in range(len(collected)):
+        out[0, g] = collected[g] * decay + kept_clean[g] + kept_wrong[g]
+        out[1, g] = examples[g] * decay + used[g]
+        out[2, g] = wrong[g] * decay + used_wrong[g]
+        out[3, g] = shared[g] * decay
+        out[4, g] = users_examples[g] * decay + used[g]  # aged, then added to
+        out[5, g] = users_wrong[g] * decay + used_wrong[g]
+        out[6, g] = (users_age[g] + users_examples[g]) * decay
+        out[7, g] = curated_examples[g] * decay
+        out[8, g] = curated_wrong[g] * decay
+        out[9, g] = (curated_age[g] + curated_examples[g]) * decay
+    return out
 
 
 class PointStore:
