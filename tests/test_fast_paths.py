@@ -466,3 +466,33 @@ def test_the_stores_compiled_step_is_its_numpy_step(n_groups, seed, decay, holdi
         assert fast.sources[name].held == plain.sources[name].held, name
     for old, copied in zip(before, kept_before, strict=True):  # the old arrays untouched
         assert np.array_equal(old, copied)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    examples=st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1e9)), min_size=1, max_size=5),
+    wrong_share=st.floats(0.0, 1.0), transfer=st.one_of(st.sampled_from([0.0, 1.0]),
+                                                          st.floats(0.0, 1.0)),
+    initial_error=st.floats(0.0, 1.0), floor_error=st.floats(0.0, 1.0),
+    exponent=st.one_of(st.sampled_from([0.5, 1.0, 2.0]), st.floats(0.01, 3.0)),
+    scale=st.floats(1.0, 1e5), noise_penalty=st.floats(0.0, 3.0),
+)  # fmt: skip
+def test_the_learning_curves_compiled_quality_is_its_numpy_quality(
+    examples, wrong_share, transfer, initial_error, floor_error, exponent, scale, noise_penalty
+):
+    """With Numba loaded the learning curve computes a fit's quality in one compiled call:
+    to the bit the NumPy path's, for any data, transfer and curve (the clip included)."""
+    from simulator.firm.learners import curve
+
+    learner = curve.CurveLearner(initial_error=initial_error, floor_error=floor_error,
+                                 exponent=exponent, scale=scale, transfer=transfer,
+                                 noise_penalty=noise_penalty)  # fmt: skip
+    examples = np.asarray(examples)
+    wrong = examples * wrong_share
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(curve, "compiled_loaded", lambda: True)
+        fast = learner.quality_for(examples, wrong)
+        patch.setattr(curve, "compiled_loaded", lambda: False)
+        plain = learner.quality_for(examples, wrong)
+    assert fast.dtype == plain.dtype == np.float64
+    assert np.array_equal(fast, plain), (fast, plain)

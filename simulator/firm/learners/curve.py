@@ -14,12 +14,15 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import numerics
+from ...compiled import jit
+from ...compiled import loaded as compiled_loaded
 from ...numerics import sum_in_order
 from .base import Fitted, Learner
 
@@ -56,6 +59,34 @@ def quality_from_error(error: ArrayLike):
     """Quality seen by users: ``Q = 1 - e`` clipped to [0, 1] (as ``numpy.clip``, NaN kept,
     without its call overhead: a deployment's fixed cost)."""
     return np.minimum(np.maximum(1.0 - np.asarray(error, dtype=float), 0.0), 1.0)
+
+
+@jit
+def _curve_quality(
+    examples, wrong, transfer, initial_error, floor_error, exponent, scale, noise_penalty, out
+):  # fmt: skip
+    """:meth:`CurveLearner.quality_for`'s quality per group into ``out``: the operations of
+    :func:`effective_data`, :func:`learning_curve_error` and :func:`quality_from_error`
+    in their order (``sum_in_order``'s left-to-right sums; ``math.pow`` is the C
+    library's, as ``numerics.power`` is on every CPU; NaN kept by the clip)."""
+    total = 0.0
+    total_wrong = 0.0
+    for g in range(len(examples)):
+        total += examples[g]
+    for g in range(len(wrong)):
+        total_wrong += wrong[g]
+    reach = initial_error - floor_error
+    for g in range(len(examples)):
+        effective = examples[g] + transfer * (total - examples[g])
+        effective_wrong = wrong[g] + transfer * (total_wrong - wrong[g])
+        share = effective_wrong / effective if effective > 0 else 0.0
+        learnable = reach * math.pow(1.0 + effective / scale, -exponent)
+        quality = 1.0 - (floor_error + learnable + noise_penalty * share)
+        if quality < 0.0:  # np.maximum(q, 0.0), then np.minimum(q, 1.0): NaN stays
+            quality = 0.0
+        if quality > 1.0:
+            quality = 1.0
+        out[g] = quality
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,15 @@ class CurveLearner(Learner):
             examples, wrong_examples = self.private_examples(examples, wrong_examples)
         if self.federated is not None:
             examples, wrong_examples = self.federated.examples(examples, wrong_examples)
+        if compiled_loaded():  # the same operations in one compiled call (~1 against ~14 us)
+            examples = np.asarray(examples, dtype=float)
+            quality = np.empty(len(examples))
+            _curve_quality(
+                examples, np.asarray(wrong_examples, dtype=float), self.transfer,
+                self.initial_error, self.floor_error, self.exponent, self.scale,
+                self.noise_penalty, quality,
+            )  # fmt: skip
+            return quality
         effective = effective_data(examples, self.transfer)
         effective_wrong = effective_data(wrong_examples, self.transfer)
         noise_share = np.divide(
