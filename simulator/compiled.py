@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import inspect
 import sys
 import threading
 from collections import OrderedDict
@@ -25,12 +26,16 @@ from typing import Any
 
 import numpy as np
 
+_OPTIONS = {"nogil": True, "error_model": "numpy"}
+
 
 def jit(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` compiled with Numba (``njit``, cached on disk) when first called.
 
     The plain Python function stays available as ``.python`` (for reading and debugging;
-    ``NUMBA_DISABLE_JIT=1`` runs every loop as Python).
+    ``NUMBA_DISABLE_JIT=1`` runs every loop as Python). A compiled loop may call another
+    one of the same module (compiled into it); not one of another module, whose changes
+    Numba's on-disk cache of the caller would not notice.
     """
     dispatcher = None
 
@@ -38,15 +43,38 @@ def jit(function: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args):
         nonlocal dispatcher
         if dispatcher is None:
-            import numba
-
-            from . import _numba_generator  # noqa: F401 - compiles generator_at
-
-            dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+            numba = _numba()
+            dispatcher = numba.njit(cache=True, **_OPTIONS)(function)
         return dispatcher(*args)
 
     call.python = function  # type: ignore[attr-defined]
+    with _PENDING_LOCK:
+        _PENDING.append((call, function))
     return call
+
+
+_PENDING: list[tuple[Callable[..., Any], Callable[..., Any]]] = []
+"""Loops not yet made callable from compiled code (done when Numba is first needed)."""
+_PENDING_LOCK = threading.Lock()
+
+
+def _numba():
+    """Numba, imported, with every loop defined so far callable from compiled loops."""
+    import numba
+    from numba.extending import overload
+
+    from . import _numba_generator  # noqa: F401 - compiles generator_at
+
+    with _PENDING_LOCK:
+        for call, function in _PENDING:
+
+            def typing(*args, function=function, **kwargs):
+                return function
+
+            typing.__signature__ = inspect.signature(function)  # Numba matches it
+            overload(call, jit_options=_OPTIONS)(typing)
+        _PENDING.clear()
+    return numba
 
 
 def loaded() -> bool:

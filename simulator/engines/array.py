@@ -23,7 +23,7 @@ import scipy.sparse
 
 from ..compiled import jit
 from ..mechanisms.retention import lock_in_table
-from ..mechanisms.states import ACTIVE_CODE, CHURNED_CODE, commit_all
+from ..mechanisms.states import ACTIVE_CODE, CHURNED_CODE, POTENTIAL_CODE, commit_all
 from .step import StepMoves, StepPlan, decide_with_kernels
 
 
@@ -52,6 +52,7 @@ class ArrayUsers:
     ) -> None:
         size = len(group)
         self.n_groups = len(quality)
+        """Groups (``quality`` has one value per group): the length of per-group counts."""
         self.n_firms = n_firms
         """Several firms (or network effects): how many; None for one plain product."""
         self.product = None if n_firms is None else np.full(size, -1, dtype=np.int8)
@@ -221,6 +222,25 @@ class ArrayUsers:
             self._lock_in_key = key
         return self._lock_in_factor
 
+    def commit_one_product(
+        self, churners: np.ndarray, rejoiners: np.ndarray, joiners: list[np.ndarray],
+        quality: list[float],
+    ) -> np.ndarray:  # fmt: skip
+        """Commit one product's moves (``states.commit_all``) in one compiled call, as
+        :meth:`keep_tenure`, :meth:`restart_tenure` and :meth:`tell_neighbours` would with
+        the states set: ``joiners`` (adopters, by word of mouth, returning: ``JOINS``)
+        become active at ``quality`` of their row. Returns who joined, churned and
+        rejoined (rejoining or returning) per group, as ``StepTally.of`` counts them."""
+        counts = np.zeros((3, self.n_groups), dtype=np.int64)
+        adopters, organic, returning = joiners
+        _commit_one_product(
+            self.state, self.satisfaction, self.row, self.group,
+            np.asarray(quality, dtype=float), churners, rejoiners, adopters, organic,
+            returning, self.joined, self.kept_tenure, self._steps, self.adjacency.indptr,
+            self.adjacency.indices, self.active_neighbours, _NO_PRODUCTS, _NO_COUNTS, counts,
+        )  # fmt: skip
+        return counts
+
     def tell_neighbours(self, users: np.ndarray, change: int, products=None) -> None:
         """Add ``change`` to the active-neighbour count of every neighbour of ``users``
         (and, in a market, to their count of neighbours on each user's product)."""
@@ -261,3 +281,41 @@ def _add_to_neighbours(indptr, indices, users, products, change, counts, counts_
             counts[neighbour] += change
             if per_product:
                 counts_on[products[k], neighbour] += change
+
+
+@jit
+def _commit_one_product(
+    state, satisfaction, row, group, quality, churners, rejoiners, adopters, organic,
+    returning, joined, kept_tenure, steps, indptr, indices, active_neighbours, no_products,
+    no_counts, counts,
+):  # fmt: skip
+    """:meth:`ArrayUsers.commit_one_product`: churners keep their tenure and leave,
+    rejoiners become potential, joiners restart their tenure and become active at
+    ``quality[row]``; the neighbours' counts by :func:`_add_to_neighbours` (integers: the
+    same counts in any order); ``counts`` rows 0, 1, 2: joiners, churners, rejoiners
+    (rejoining or returning) by ``group``. Stayers' tenure grows by the engine's step
+    count: no pass over every user."""
+    for i in churners:
+        kept_tenure[i] = steps - joined[i]
+        state[i] = CHURNED_CODE
+        counts[1, group[i]] += 1
+    for i in rejoiners:
+        state[i] = POTENTIAL_CODE
+        counts[2, group[i]] += 1
+    _add_to_neighbours(indptr, indices, churners, no_products, -1, active_neighbours,
+                       no_counts)  # fmt: skip
+
+    def join(joiners, rejoining):
+        for i in joiners:
+            joined[i] = steps + 1
+            state[i] = ACTIVE_CODE
+            satisfaction[i] = quality[row[i]]
+            counts[0, group[i]] += 1
+            if rejoining:
+                counts[2, group[i]] += 1
+        _add_to_neighbours(indptr, indices, joiners, no_products, 1, active_neighbours,
+                           no_counts)  # fmt: skip
+
+    join(adopters, False)
+    join(organic, False)
+    join(returning, True)

@@ -152,10 +152,10 @@ class DataStore:
         a lighthouse customer's users (booked under ``lighthouse``, so its data stays fresh
         while the customer stays and ages once it leaves). The totals are unchanged.
         """
-        decay = self.decay
         if lighthouse is None and source == "users" and compiled_loaded():
             self._age_and_add_compiled(kept, used, used_wrong)
             return
+        decay = self.decay
         # Added clean then wrong, in this order: the float results depend on it.
         self.collected = self.collected * decay + kept.clean + kept.wrong
         self.examples = self.examples * decay + used

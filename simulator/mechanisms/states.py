@@ -20,8 +20,6 @@ from enum import IntEnum
 
 import numpy as np
 
-from ..compiled import jit
-
 
 class UserState(IntEnum):
     """Where a user is in the product's life cycle."""
@@ -127,17 +125,10 @@ def commit_all(
     switchers = moves.get(Move.SWITCH, _NONE)
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
-        adjacency = users.adjacency
-        counts = np.zeros((3, users.n_groups), dtype=np.int64)
-        _commit_one_product(
-            users.state, users.satisfaction, users.row,
-            np.asarray(joining_quality[0], dtype=float), churners,
-            moves.get(Move.REJOIN, _NONE), moves.get(Move.ADOPT, _NONE),
-            moves.get(Move.ADOPT_WOM, _NONE), moves.get(Move.RETURN, _NONE), users.joined,
-            users.kept_tenure, users.steps, adjacency.indptr, adjacency.indices,
-            users.active_neighbours, users.group, counts,
+        return users.commit_one_product(
+            churners, moves.get(Move.REJOIN, _NONE),
+            [moves.get(move, _NONE) for move in JOINS], joining_quality[0],
         )  # fmt: skip
-        return counts
     users.satisfaction = users.next_satisfaction
     users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
     users.state[churners] = CHURNED_CODE
@@ -165,43 +156,3 @@ def joined(moves: dict[Move, np.ndarray]) -> np.ndarray:
 
 
 _NONE = np.zeros(0, dtype=np.intp)
-
-
-@jit
-def _commit_one_product(
-    state, satisfaction, row, quality, churners, rejoiners, adopters, organic, returning,
-    joined, kept_tenure, steps, indptr, indices, active_neighbours, group, counts,
-):  # fmt: skip
-    """:func:`commit_all` for one product (no firms to pick), as ``ArrayUsers``' methods
-    would do it: churners keep their tenure (``keep_tenure``) and leave, rejoiners become
-    potential, joiners (``adopters``, ``organic``, ``returning``) restart their tenure
-    (``restart_tenure``) and become active at their product's quality (``quality[row]``),
-    and the neighbours of churners and joiners count one active neighbour fewer or more
-    (``tell_neighbours``: integers, the same counts in any order). Stayers' tenure grows
-    by the engine's step count: no pass over every user. ``counts``: the joiners, churners
-    and rejoiners (rejoining or returning) are added to rows 0, 1 and 2 by ``group``, as
-    :meth:`~simulator.engines.step.StepTally.of` counts them."""
-    for i in churners:
-        kept_tenure[i] = steps - joined[i]
-        state[i] = CHURNED_CODE
-        counts[1, group[i]] += 1
-        for position in range(indptr[i], indptr[i + 1]):
-            active_neighbours[indices[position]] -= 1
-    for i in rejoiners:
-        state[i] = POTENTIAL_CODE
-        counts[2, group[i]] += 1
-
-    def join(joiners, rejoining):
-        for i in joiners:
-            joined[i] = steps + 1
-            state[i] = ACTIVE_CODE
-            satisfaction[i] = quality[row[i]]
-            counts[0, group[i]] += 1
-            if rejoining:
-                counts[2, group[i]] += 1
-            for position in range(indptr[i], indptr[i + 1]):
-                active_neighbours[indices[position]] += 1
-
-    join(adopters, False)
-    join(organic, False)
-    join(returning, True)
