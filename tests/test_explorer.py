@@ -267,6 +267,29 @@ def test_page_renders_steps_and_redraws_every_view(root):
     assert not error_text(rc)
 
 
+def test_a_step_renders_the_page_in_two_passes_not_one_per_view(root):
+    """Every view reading Mesa's ``update_counter`` itself made Solara render the whole page
+    once per view on a Step click (six passes with Mesa's "Time" line, each reconciling the
+    whole sidebar). Through one subscription for the page the views take one pass together
+    and the "Time" line the other, and every view is still redrawn."""
+    rc = render_page()
+    click(rc, "Step")
+    before, passes = image_bytes(rc), rc.render_count
+    click(rc, "Step")
+    assert rc.render_count - passes <= 2
+    assert all(a != b for a, b in zip(before, image_bytes(rc), strict=True))
+    assert "week 2 of" in markdown_text(rc)
+    assert rc.find(v.Html, children=["Time: 2.0"]).widgets
+
+
+def test_closing_the_page_ends_the_views_subscription(root):
+    rc = render_page()
+    hub = components._HUBS[rc]
+    assert len(hub.setters) == 5  # users, quality, network, shares, audit
+    rc.close()
+    assert not hub.setters and hub._unsubscribe is None
+
+
 def test_a_parameter_change_restarts_the_run_at_week_zero(root):
     rc = render_page()
     click(rc, "Step", 2)
