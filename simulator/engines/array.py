@@ -223,16 +223,17 @@ class ArrayUsers:
         return self._lock_in_factor
 
     def commit_one_product(
-        self, churners: np.ndarray, rejoiners: np.ndarray, joiners: list[np.ndarray],
-        quality: list[float],
+        self, churners: np.ndarray, rejoiners: np.ndarray, adopters: np.ndarray,
+        organic: np.ndarray, returning: np.ndarray, quality: list[float],
     ) -> np.ndarray:  # fmt: skip
         """Commit one product's moves (``states.commit_all``) in one compiled call, as
         :meth:`keep_tenure`, :meth:`restart_tenure` and :meth:`tell_neighbours` would with
-        the states set: ``joiners`` (adopters, by word of mouth, returning: ``JOINS``)
-        become active at ``quality`` of their row. Returns who joined, churned and
-        rejoined (rejoining or returning) per group, as ``StepTally.of`` counts them."""
+        the states set: ``churners`` leave, ``rejoiners`` become potential, ``adopters``,
+        ``organic`` (by word of mouth) and ``returning`` users become active at ``quality``
+        of their row. Returns who joined, churned and rejoined per group, as
+        ``StepTally.of`` counts them (``JOINS``, ``CHURN``, ``REJOINS``: a returning user
+        both joins and rejoins)."""
         counts = np.zeros((3, self.n_groups), dtype=np.int64)
-        adopters, organic, returning = joiners
         _commit_one_product(
             self.state, self.satisfaction, self.row, self.group,
             np.asarray(quality, dtype=float), churners, rejoiners, adopters, organic,

@@ -126,8 +126,9 @@ def commit_all(
     if users.product is None:  # one product: the same moves in one compiled pass
         users.satisfaction = users.next_satisfaction
         return users.commit_one_product(
-            churners, moves.get(Move.REJOIN, _NONE),
-            [moves.get(move, _NONE) for move in JOINS], joining_quality[0],
+            churners, moves.get(Move.REJOIN, _NONE), moves.get(Move.ADOPT, _NONE),
+            moves.get(Move.ADOPT_WOM, _NONE), moves.get(Move.RETURN, _NONE),
+            joining_quality[0],
         )  # fmt: skip
     users.satisfaction = users.next_satisfaction
     users.keep_tenure(churners)  # stayers gain a step (by counting); churners keep theirs
